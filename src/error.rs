@@ -1,0 +1,201 @@
+//! The one error type: why a delivery was not accepted.
+
+use std::{error::Error as StdError, fmt, sync::Arc};
+
+use crate::{event::InvalidEvent, header::MalformedHeader};
+
+/// Why a webhook delivery was rejected.
+///
+/// Opaque so that future reasons can carry more context without a breaking change; match on
+/// [`kind`](Self::kind). `Display` is written for the engineer who has to find out why deliveries fail, and
+/// never contains a secret or an expected signature.
+///
+/// ```
+/// use tower_stripe_webhook::{ErrorKind, SigningSecret, Verifier};
+///
+/// let verifier = Verifier::new(SigningSecret::new("whsec_example")?);
+/// let err = verifier.verify_at(b"t=1700000000,v1=00", b"{}", 1_700_000_000).unwrap_err();
+/// assert!(matches!(err.kind(), ErrorKind::NoMatchingSignature { .. }));
+/// assert!(err.to_string().contains("raw request body"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone)]
+pub struct Error {
+    kind: ErrorKind,
+    source: Option<Arc<dyn StdError + Send + Sync>>,
+}
+
+impl Error {
+    pub(crate) fn new(kind: ErrorKind) -> Self {
+        Self { kind, source: None }
+    }
+
+    pub(crate) fn with_source(kind: ErrorKind, source: impl StdError + Send + Sync + 'static) -> Self {
+        Self {
+            kind,
+            source: Some(Arc::new(source)),
+        }
+    }
+
+    /// The reason, with its details.
+    pub fn kind(&self) -> &ErrorKind {
+        &self.kind
+    }
+
+    /// `true` for the reasons that concern the signature or its timestamp (everything except a body that is
+    /// too large, could not be read, or is not an event).
+    ///
+    /// ```
+    /// # use tower_stripe_webhook::{SigningSecret, Verifier};
+    /// let verifier = Verifier::new(SigningSecret::new("whsec_example")?);
+    /// assert!(verifier.verify_at(b"", b"{}", 0).unwrap_err().is_signature_error());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn is_signature_error(&self) -> bool {
+        matches!(
+            self.kind,
+            ErrorKind::MissingHeader
+                | ErrorKind::MalformedHeader(_)
+                | ErrorKind::NoV1Signature
+                | ErrorKind::NoMatchingSignature { .. }
+                | ErrorKind::TimestampTooOld { .. }
+                | ErrorKind::TimestampTooNew { .. }
+        )
+    }
+
+    /// A short, stable, machine-readable name for the reason (`"no_matching_signature"`, ...), for metrics
+    /// labels and log fields.
+    ///
+    /// ```
+    /// # use tower_stripe_webhook::{SigningSecret, Verifier};
+    /// let verifier = Verifier::new(SigningSecret::new("whsec_example")?);
+    /// assert_eq!(verifier.verify_at(b"t=1,v0=a", b"", 1).unwrap_err().code(), "no_v1_signature");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn code(&self) -> &'static str {
+        match self.kind {
+            ErrorKind::MissingHeader => "missing_header",
+            ErrorKind::MalformedHeader(_) => "malformed_header",
+            ErrorKind::NoV1Signature => "no_v1_signature",
+            ErrorKind::NoMatchingSignature { .. } => "no_matching_signature",
+            ErrorKind::TimestampTooOld { .. } => "timestamp_too_old",
+            ErrorKind::TimestampTooNew { .. } => "timestamp_too_new",
+            ErrorKind::NotAnEvent(_) => "not_an_event",
+            ErrorKind::PayloadTooLarge { .. } => "payload_too_large",
+            ErrorKind::BodyRead => "body_read",
+        }
+    }
+}
+
+/// The reason a delivery was rejected, with what an engineer needs to act on it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// The request has no `Stripe-Signature` header.
+    MissingHeader,
+    /// The `Stripe-Signature` header cannot be parsed.
+    MalformedHeader(MalformedHeader),
+    /// The header is well formed but has no `v1` signature (`v0` and unknown schemes are ignored).
+    NoV1Signature,
+    /// No `v1` signature matches the payload under any configured secret.
+    NoMatchingSignature {
+        /// How many `v1` signatures the header carried.
+        signatures: usize,
+        /// How many secrets were tried.
+        secrets: usize,
+    },
+    /// A signature matched, but its timestamp is older than the tolerance.
+    TimestampTooOld {
+        /// How old the timestamp is, in seconds (saturated).
+        age: u64,
+        /// The tolerance, in seconds.
+        tolerance: u64,
+    },
+    /// A signature matched, but its timestamp is further ahead than the tolerance and future timestamps are
+    /// rejected ([`Verifier::reject_future_timestamps`](crate::Verifier::reject_future_timestamps)).
+    TimestampTooNew {
+        /// How far ahead the timestamp is, in seconds (saturated).
+        ahead: u64,
+        /// The tolerance, in seconds.
+        tolerance: u64,
+    },
+    /// The signature is valid but the payload is not a Stripe snapshot event envelope.
+    NotAnEvent(InvalidEvent),
+    /// The body is larger than the configured limit.
+    PayloadTooLarge {
+        /// The limit, in bytes.
+        limit: u64,
+    },
+    /// The request body could not be read (the client went away or the stream failed).
+    BodyRead,
+}
+
+const SIGNATURE_DOCS: &str = "https://docs.stripe.com/webhooks/signature";
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.kind {
+            ErrorKind::MissingHeader => f.write_str(
+                "the request has no Stripe-Signature header: it was not sent by Stripe, or a proxy or \
+                 load balancer in front of this service dropped the header",
+            ),
+            ErrorKind::MalformedHeader(reason) => {
+                write!(f, "the Stripe-Signature header is malformed: {reason}")
+            }
+            ErrorKind::NoV1Signature => f.write_str(
+                "the Stripe-Signature header has no v1 signature (v0 and unknown schemes are ignored; \
+                 items must not have spaces after the commas)",
+            ),
+            ErrorKind::NoMatchingSignature {
+                signatures,
+                secrets,
+            } => write!(
+                f,
+                "no signature found matching the expected signature for the payload ({signatures} v1 \
+                 signature(s) checked against {secrets} signing secret(s)). Are you passing the raw request \
+                 body exactly as received from Stripe? A body parser, re-serialized JSON, changed newlines or \
+                 a proxy that re-encodes the body break the signature. Otherwise check the signing secret: \
+                 every endpoint and the Stripe CLI have their own, test and live mode differ, and Connect \
+                 endpoints have their own. See {SIGNATURE_DOCS}"
+            ),
+            ErrorKind::TimestampTooOld { age, tolerance } => write!(
+                f,
+                "the signature timestamp is {age} s old, beyond the {tolerance} s tolerance: a replayed or \
+                 long-delayed delivery, or this server's clock is {} s ahead",
+                age.saturating_sub(*tolerance)
+            ),
+            ErrorKind::TimestampTooNew { ahead, tolerance } => write!(
+                f,
+                "the signature timestamp is {ahead} s in the future, beyond the {tolerance} s tolerance: \
+                 this server's clock appears to be about {ahead} s behind"
+            ),
+            ErrorKind::NotAnEvent(reason) => write!(
+                f,
+                "the signature is valid, but the payload is not a Stripe snapshot event: {reason}"
+            ),
+            ErrorKind::PayloadTooLarge { limit } => {
+                write!(f, "the request body is larger than the {limit} byte limit")
+            }
+            ErrorKind::BodyRead => f.write_str("the request body could not be read"),
+        }
+    }
+}
+
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut debug = f.debug_struct("Error");
+        debug.field("kind", &self.kind);
+        if let Some(source) = &self.source {
+            debug.field("source", source);
+        }
+        debug.finish()
+    }
+}
+
+impl StdError for Error {
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        self.source
+            .as_deref()
+            .map(|source| source as &(dyn StdError + 'static))
+    }
+}

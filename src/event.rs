@@ -1,0 +1,461 @@
+//! The verified event envelope, parsed once from the payload without copying it.
+
+use std::{borrow::Cow, fmt, ops::Range, sync::Arc};
+
+use bytes::Bytes;
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+use crate::error::{Error, ErrorKind};
+
+/// A Stripe snapshot event: the envelope fields, and `data.object` kept as raw JSON.
+///
+/// The event shares the verified payload's [`Bytes`]: nothing of `data.object` is copied or decoded until a
+/// handler asks for it with [`data_object`](Self::data_object), into whatever type it names. Unknown event
+/// types and API versions never fail: `type` and `api_version` are plain strings. Cloning is one reference
+/// count increment, and the event is `Send + Sync + 'static`, so it can live in request extensions.
+///
+/// ```
+/// use bytes::Bytes;
+/// use serde::Deserialize;
+/// use tower_stripe_webhook::Event;
+///
+/// #[derive(Deserialize)]
+/// struct Charge { id: String, amount: u64 }
+///
+/// let payload = Bytes::from_static(br#"{"id":"evt_1","object":"event","type":"charge.succeeded",
+///   "created":1700000000,"livemode":false,"api_version":"2025-01-27.acacia",
+///   "data":{"object":{"id":"ch_1","object":"charge","amount":1999}}}"#);
+/// // In a handler the layer gives you the event; here we parse a payload we trust.
+/// let event = Event::from_verified_payload(payload)?;
+/// assert_eq!(event.event_type(), "charge.succeeded");
+/// let charge: Charge = event.data_object()?;
+/// assert_eq!((charge.id.as_str(), charge.amount), ("ch_1", 1999));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone)]
+pub struct Event {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    payload: Bytes,
+    id: Box<str>,
+    event_type: Box<str>,
+    created: i64,
+    livemode: bool,
+    api_version: Option<Box<str>>,
+    account: Option<Box<str>>,
+    pending_webhooks: Option<u64>,
+    request_id: Option<Box<str>>,
+    idempotency_key: Option<Box<str>>,
+    object: Range<usize>,
+    previous_attributes: Option<Range<usize>>,
+}
+
+#[derive(Deserialize)]
+struct Envelope<'a> {
+    #[serde(borrow)]
+    id: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    object: Option<Cow<'a, str>>,
+    #[serde(borrow, rename = "type")]
+    event_type: Option<Cow<'a, str>>,
+    // Raw, so that a thin event (whose `created` is a string) is reported as such.
+    #[serde(borrow)]
+    created: Option<&'a RawValue>,
+    livemode: Option<bool>,
+    #[serde(borrow)]
+    api_version: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    account: Option<Cow<'a, str>>,
+    pending_webhooks: Option<u64>,
+    #[serde(borrow)]
+    request: Option<Request<'a>>,
+    #[serde(borrow)]
+    data: Option<Data<'a>>,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Request<'a> {
+    /// API versions since 2017-05-25: `{"id": "req_...", "idempotency_key": "..."}`.
+    Object {
+        #[serde(borrow)]
+        id: Option<Cow<'a, str>>,
+        #[serde(borrow)]
+        idempotency_key: Option<Cow<'a, str>>,
+    },
+    /// Older API versions: the request id as a string.
+    Id(#[serde(borrow)] Cow<'a, str>),
+}
+
+#[derive(Deserialize)]
+struct Data<'a> {
+    #[serde(borrow)]
+    object: Option<&'a RawValue>,
+    #[serde(borrow)]
+    previous_attributes: Option<&'a RawValue>,
+}
+
+impl Event {
+    /// Parses the envelope of a payload whose signature **has already been verified**.
+    ///
+    /// The layer and [`Verifier::verify_event`](crate::Verifier::verify_event) call this for you. Use it
+    /// directly only for payloads you verified before, e.g. ones queued by the layer's verify-only mode.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::NotAnEvent`] with the [`InvalidEvent`] reason: not JSON, not an object, a thin event
+    /// notification (`v2.core.event`), an `object` other than `"event"`, or a required envelope field
+    /// (`id`, `type`, `created`, `data.object`) missing.
+    pub fn from_verified_payload(payload: Bytes) -> Result<Self, Error> {
+        let envelope: Envelope<'_> = match serde_json::from_slice(&payload) {
+            Ok(envelope) => envelope,
+            Err(error) => {
+                let reason = if error.is_data() && !starts_object(&payload) && is_json(&payload) {
+                    InvalidEvent::NotAnObject
+                } else {
+                    InvalidEvent::Json {
+                        line: error.line(),
+                        column: error.column(),
+                    }
+                };
+                return Err(Error::with_source(ErrorKind::NotAnEvent(reason), error));
+            }
+        };
+        let invalid = |reason| Error::new(ErrorKind::NotAnEvent(reason));
+        match envelope.object.as_deref() {
+            Some("event") => {}
+            Some("v2.core.event") => return Err(invalid(InvalidEvent::ThinEvent)),
+            Some(_) => return Err(invalid(InvalidEvent::NotAnEventObject)),
+            None => return Err(invalid(InvalidEvent::MissingField("object"))),
+        }
+        let id = envelope.id.ok_or(invalid(InvalidEvent::MissingField("id")))?;
+        let event_type = envelope
+            .event_type
+            .ok_or(invalid(InvalidEvent::MissingField("type")))?;
+        let created = envelope
+            .created
+            .and_then(|raw| raw.get().parse::<i64>().ok())
+            .ok_or(invalid(InvalidEvent::MissingField("created")))?;
+        let data = envelope.data.ok_or(invalid(InvalidEvent::MissingField("data")))?;
+        let object = data
+            .object
+            .filter(|raw| raw.get().starts_with('{'))
+            .ok_or(invalid(InvalidEvent::MissingField("data.object")))?;
+        let object = range_in(&payload, object);
+        let previous_attributes = data
+            .previous_attributes
+            .filter(|raw| raw.get() != "null")
+            .map(|raw| range_in(&payload, raw));
+        let (request_id, idempotency_key) = match envelope.request {
+            Some(Request::Object { id, idempotency_key }) => (id, idempotency_key),
+            Some(Request::Id(id)) => (Some(id), None),
+            None => (None, None),
+        };
+        Ok(Self {
+            inner: Arc::new(Inner {
+                id: id.into(),
+                event_type: event_type.into(),
+                created,
+                livemode: envelope.livemode.unwrap_or(false),
+                api_version: envelope.api_version.map(Into::into),
+                account: envelope.account.map(Into::into),
+                pending_webhooks: envelope.pending_webhooks,
+                request_id: request_id.map(Into::into),
+                idempotency_key: idempotency_key.map(Into::into),
+                object,
+                previous_attributes,
+                payload,
+            }),
+        })
+    }
+
+    /// The event id, `evt_...`. Use it to deduplicate deliveries: Stripe may deliver an event more than once.
+    pub fn id(&self) -> &str {
+        &self.inner.id
+    }
+
+    /// The event type, e.g. `"invoice.paid"`. Any string: types added after this crate was written work.
+    pub fn event_type(&self) -> &str {
+        &self.inner.event_type
+    }
+
+    /// When the event was created, in Unix seconds.
+    pub fn created(&self) -> i64 {
+        self.inner.created
+    }
+
+    /// `true` for live-mode events, `false` for test mode (and when the field is absent).
+    pub fn livemode(&self) -> bool {
+        self.inner.livemode
+    }
+
+    /// The API version `data.object` was rendered with, if the event carries one.
+    pub fn api_version(&self) -> Option<&str> {
+        self.inner.api_version.as_deref()
+    }
+
+    /// For Connect events, the connected account (`acct_...`) the event belongs to.
+    pub fn account(&self) -> Option<&str> {
+        self.inner.account.as_deref()
+    }
+
+    /// How many webhook deliveries of this event were still pending when it was sent.
+    pub fn pending_webhooks(&self) -> Option<u64> {
+        self.inner.pending_webhooks
+    }
+
+    /// The id of the API request that caused the event (`req_...`), if any; older API versions send it as a
+    /// plain string, which is accepted too.
+    pub fn request_id(&self) -> Option<&str> {
+        self.inner.request_id.as_deref()
+    }
+
+    /// The idempotency key of the API request that caused the event, if any.
+    pub fn idempotency_key(&self) -> Option<&str> {
+        self.inner.idempotency_key.as_deref()
+    }
+
+    /// Deserializes `data.object` into the type you name: a struct of just the fields you need, a type from
+    /// a Stripe crate, or [`serde_json::Value`]. Borrowing types (`&str`, `&RawValue`) borrow the payload.
+    ///
+    /// # Errors
+    ///
+    /// The `serde_json` error when `data.object` does not fit `T`.
+    ///
+    /// ```
+    /// # use bytes::Bytes;
+    /// # use tower_stripe_webhook::Event;
+    /// let event = Event::from_verified_payload(Bytes::from_static(
+    ///     br#"{"id":"evt_1","object":"event","type":"customer.created","created":1,"data":{"object":{"id":"cus_1"}}}"#,
+    /// ))?;
+    /// let object: serde_json::Value = event.data_object()?;
+    /// assert_eq!(object["id"], "cus_1");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn data_object<'a, T: Deserialize<'a>>(&'a self) -> Result<T, serde_json::Error> {
+        serde_json::from_slice(self.data_object_raw())
+    }
+
+    /// The raw JSON bytes of `data.object`, exactly as signed.
+    pub fn data_object_raw(&self) -> &[u8] {
+        &self.inner.payload[self.inner.object.clone()]
+    }
+
+    /// Deserializes `data.previous_attributes` (present on `*.updated` events) into the type you name.
+    ///
+    /// # Errors
+    ///
+    /// The `serde_json` error when the value does not fit `T`.
+    pub fn previous_attributes<'a, T: Deserialize<'a>>(&'a self) -> Option<Result<T, serde_json::Error>> {
+        self.previous_attributes_raw().map(serde_json::from_slice)
+    }
+
+    /// The raw JSON bytes of `data.previous_attributes`, if present.
+    pub fn previous_attributes_raw(&self) -> Option<&[u8]> {
+        let range = self.inner.previous_attributes.clone()?;
+        Some(&self.inner.payload[range])
+    }
+
+    /// The whole verified payload, exactly as received.
+    pub fn payload(&self) -> &Bytes {
+        &self.inner.payload
+    }
+}
+
+/// Where `raw` (borrowed from `payload` by the parser) lies in `payload`.
+fn range_in(payload: &[u8], raw: &RawValue) -> Range<usize> {
+    let start = raw.get().as_ptr() as usize - payload.as_ptr() as usize;
+    start..start + raw.get().len()
+}
+
+fn starts_object(payload: &[u8]) -> bool {
+    payload.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{')
+}
+
+fn is_json(payload: &[u8]) -> bool {
+    serde_json::from_slice::<serde::de::IgnoredAny>(payload).is_ok()
+}
+
+impl fmt::Debug for Event {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Event")
+            .field("id", &self.id())
+            .field("type", &self.event_type())
+            .field("created", &self.created())
+            .field("livemode", &self.livemode())
+            .field("api_version", &self.api_version())
+            .field("account", &self.account())
+            .field("payload_len", &self.payload().len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why a verified payload is not a Stripe snapshot event.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum InvalidEvent {
+    /// The payload is not valid JSON, or an envelope field has the wrong type; the position is 1-based.
+    Json {
+        /// Line of the error.
+        line: usize,
+        /// Column of the error.
+        column: usize,
+    },
+    /// The payload is JSON but not an object.
+    NotAnObject,
+    /// A thin event notification (`"object": "v2.core.event"`), which carries no snapshot.
+    ThinEvent,
+    /// The payload's `object` is not `"event"`.
+    NotAnEventObject,
+    /// A required envelope field is missing (or `null`).
+    MissingField(&'static str),
+}
+
+impl fmt::Display for InvalidEvent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Json { line, column } => write!(
+                f,
+                "it is not valid JSON, or an envelope field has the wrong type (line {line}, column {column})"
+            ),
+            Self::NotAnObject => f.write_str("it is JSON but not an object"),
+            Self::ThinEvent => f.write_str(
+                "it is a thin event notification (v2.core.event) from an event destination; thin events \
+                 carry no snapshot and need their own endpoint and handler",
+            ),
+            Self::NotAnEventObject => f.write_str("its `object` is not \"event\""),
+            Self::MissingField(field) => write!(f, "the envelope field `{field}` is missing"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reason(payload: &'static [u8]) -> InvalidEvent {
+        match Event::from_verified_payload(Bytes::from_static(payload))
+            .unwrap_err()
+            .kind()
+        {
+            ErrorKind::NotAnEvent(reason) => *reason,
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    const FULL: &[u8] = br#"{
+  "id": "evt_1",
+  "object": "event",
+  "account": "acct_9",
+  "api_version": "2099-01-01.future",
+  "created": 1700000000,
+  "data": {
+    "object": {"id": "in_1", "object": "invoice", "note": "caf\u00e9 \"q\""},
+    "previous_attributes": {"status": "open"}
+  },
+  "livemode": true,
+  "pending_webhooks": 2,
+  "request": {"id": "req_1", "idempotency_key": "key-1"},
+  "type": "brand.new.type",
+  "extra_unknown_field": [1, 2, 3]
+}"#;
+
+    #[test]
+    fn parses_every_envelope_field_and_keeps_data_raw() {
+        let event = Event::from_verified_payload(Bytes::from_static(FULL)).unwrap();
+        assert_eq!(event.id(), "evt_1");
+        assert_eq!(event.event_type(), "brand.new.type");
+        assert_eq!(event.created(), 1_700_000_000);
+        assert!(event.livemode());
+        assert_eq!(event.api_version(), Some("2099-01-01.future"));
+        assert_eq!(event.account(), Some("acct_9"));
+        assert_eq!(event.pending_webhooks(), Some(2));
+        assert_eq!(event.request_id(), Some("req_1"));
+        assert_eq!(event.idempotency_key(), Some("key-1"));
+        assert_eq!(
+            event.data_object_raw(),
+            br#"{"id": "in_1", "object": "invoice", "note": "caf\u00e9 \"q\""}"#
+        );
+        assert_eq!(
+            event.previous_attributes_raw(),
+            Some(&br#"{"status": "open"}"#[..])
+        );
+        let value: serde_json::Value = event.data_object().unwrap();
+        assert_eq!(value["note"], "café \"q\"");
+        // The event shares the payload instead of copying it.
+        assert_eq!(event.payload().as_ptr(), FULL.as_ptr());
+        let debug = format!("{event:?}");
+        assert!(debug.contains("evt_1") && !debug.contains("invoice"), "{debug}");
+    }
+
+    #[test]
+    fn older_and_minimal_envelopes() {
+        let event = Event::from_verified_payload(Bytes::from_static(
+            br#"{"id":"evt_\u0031","object":"event","type":"t","created":1,"request":"req_old","api_version":null,"data":{"object":{}}}"#,
+        ))
+        .unwrap();
+        assert_eq!(event.id(), "evt_1", "escaped strings are decoded");
+        assert_eq!(event.request_id(), Some("req_old"));
+        assert_eq!(event.idempotency_key(), None);
+        assert_eq!(event.api_version(), None);
+        assert!(!event.livemode());
+        assert!(event.previous_attributes::<serde_json::Value>().is_none());
+    }
+
+    #[test]
+    fn every_invalid_envelope_has_its_reason() {
+        assert!(matches!(reason(b"hello"), InvalidEvent::Json { line: 1, .. }));
+        assert!(matches!(reason(b""), InvalidEvent::Json { .. }));
+        assert!(matches!(reason(br#"{"id":"evt_1""#), InvalidEvent::Json { .. }));
+        assert_eq!(reason(b"[1,2,3]"), InvalidEvent::NotAnObject);
+        assert_eq!(reason(b"null"), InvalidEvent::NotAnObject);
+        assert_eq!(
+            reason(br#"{"id":"evt_1","object":"v2.core.event","type":"v1.billing.meter.error_report_triggered","created":"2025-01-01T00:00:00Z"}"#),
+            InvalidEvent::ThinEvent
+        );
+        assert_eq!(
+            reason(br#"{"id":"ch_1","object":"charge"}"#),
+            InvalidEvent::NotAnEventObject
+        );
+        assert_eq!(
+            reason(br#"{"id":"evt_1","type":"x"}"#),
+            InvalidEvent::MissingField("object")
+        );
+        assert_eq!(
+            reason(br#"{"object":"event","type":"x","created":1,"data":{"object":{}}}"#),
+            InvalidEvent::MissingField("id")
+        );
+        assert_eq!(
+            reason(br#"{"id":"e","object":"event","created":1,"data":{"object":{}}}"#),
+            InvalidEvent::MissingField("type")
+        );
+        assert_eq!(
+            reason(br#"{"id":"e","object":"event","type":"ping"}"#),
+            InvalidEvent::MissingField("created")
+        );
+        assert_eq!(
+            reason(br#"{"id":"e","object":"event","type":"x","created":1}"#),
+            InvalidEvent::MissingField("data")
+        );
+        assert_eq!(
+            reason(br#"{"id":"e","object":"event","type":"x","created":1,"data":{"object":null}}"#),
+            InvalidEvent::MissingField("data.object")
+        );
+        assert!(matches!(
+            reason(br#"{"id":7,"object":"event","type":"x","created":1,"data":{"object":{}}}"#),
+            InvalidEvent::Json { .. }
+        ));
+    }
+
+    #[test]
+    fn is_cheap_to_share_across_threads() {
+        fn assert_traits<T: Clone + Send + Sync + 'static>() {}
+        assert_traits::<Event>();
+        let event = Event::from_verified_payload(Bytes::from_static(FULL)).unwrap();
+        let clone = event.clone();
+        assert!(Arc::ptr_eq(&event.inner, &clone.inner));
+    }
+}
