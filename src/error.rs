@@ -37,6 +37,13 @@ impl Error {
         }
     }
 
+    pub(crate) fn with_boxed_source(kind: ErrorKind, source: Box<dyn StdError + Send + Sync>) -> Self {
+        Self {
+            kind,
+            source: Some(Arc::from(source)),
+        }
+    }
+
     /// The reason, with its details.
     pub fn kind(&self) -> &ErrorKind {
         &self.kind

@@ -265,6 +265,54 @@ impl Event {
     }
 }
 
+/// A payload whose signature was verified, not parsed: what the layer inserts in verify-only mode
+/// ([`StripeSignatureLayer::verify_only`](crate::StripeSignatureLayer::verify_only)).
+///
+/// Queue it as it is and parse it later with [`into_event`](Self::into_event).
+///
+/// ```
+/// use bytes::Bytes;
+/// use tower_stripe_webhook::VerifiedPayload;
+///
+/// # let verified = VerifiedPayload::new(Bytes::from_static(
+/// #     br#"{"id":"evt_1","object":"event","type":"ping","created":1,"data":{"object":{}}}"#));
+/// let bytes: &Bytes = verified.bytes(); // store these
+/// let event = verified.into_event()?;   // or parse them now
+/// assert_eq!(event.event_type(), "ping");
+/// # Ok::<(), tower_stripe_webhook::Error>(())
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VerifiedPayload {
+    bytes: Bytes,
+}
+
+impl VerifiedPayload {
+    /// Marks `bytes` as verified. The layer does this after checking the signature; call it yourself only
+    /// on bytes you verified.
+    pub fn new(bytes: Bytes) -> Self {
+        Self { bytes }
+    }
+
+    /// The verified bytes, exactly as received.
+    pub fn bytes(&self) -> &Bytes {
+        &self.bytes
+    }
+
+    /// The verified bytes, by value.
+    pub fn into_bytes(self) -> Bytes {
+        self.bytes
+    }
+
+    /// Parses the event envelope; see [`Event::from_verified_payload`].
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::NotAnEvent`].
+    pub fn into_event(self) -> Result<Event, Error> {
+        Event::from_verified_payload(self.bytes)
+    }
+}
+
 /// Where `raw` (borrowed from `payload` by the parser) lies in `payload`.
 fn range_in(payload: &[u8], raw: &RawValue) -> Range<usize> {
     let start = raw.get().as_ptr() as usize - payload.as_ptr() as usize;

@@ -95,6 +95,15 @@ impl<'a> SignatureHeader<'a> {
         saturate(self.timestamp)
     }
 
+    /// Reassembles a header parsed before (by [`SignatureHeader::parse`] on the same bytes).
+    pub(crate) fn from_checked(raw: &'a [u8], timestamp: i128, signature_count: usize) -> Self {
+        Self {
+            raw,
+            timestamp,
+            signature_count,
+        }
+    }
+
     pub(crate) fn timestamp_exact(&self) -> i128 {
         self.timestamp
     }

@@ -3,16 +3,26 @@
 #![deny(unsafe_code, unreachable_pub)]
 #![warn(missing_docs, missing_debug_implementations, rust_2018_idioms)]
 
+#[cfg(feature = "axum")]
+mod axum;
 mod error;
 mod event;
 mod header;
+mod layer;
+mod log;
 mod secret;
 mod sign;
 mod verify;
 
+#[cfg(feature = "axum")]
+pub use axum::MissingStripeSignatureLayer;
 pub use error::{Error, ErrorKind};
-pub use event::{Event, InvalidEvent};
+pub use event::{Event, InvalidEvent, VerifiedPayload};
 pub use header::{MalformedHeader, SignatureHeader};
+pub use layer::{
+    DefaultRejection, RejectionResponse, ResponseBody, ResponseFuture, StripeSignature, StripeSignatureLayer,
+    VerifiedBody, DEFAULT_BODY_LIMIT,
+};
 pub use secret::{SecretError, SigningSecret, SigningSecrets};
 pub use sign::{compute_signature, generate_test_header};
 pub use verify::{Clock, SystemClock, Verified, Verifier, DEFAULT_TOLERANCE, STRIPE_SIGNATURE};

@@ -8,7 +8,7 @@ use std::{
 };
 
 use bytes::Bytes;
-use http::{header::HeaderName, HeaderMap};
+use http::{header::HeaderName, HeaderMap, HeaderValue};
 use subtle::ConstantTimeEq;
 
 use crate::{
@@ -201,7 +201,7 @@ impl Verifier {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn verify_headers(&self, headers: &HeaderMap, payload: impl AsRef<[u8]>) -> Result<Verified, Error> {
-        self.verify(signature_header(headers)?, payload)
+        self.verify(signature_header(headers)?.as_bytes(), payload)
     }
 
     /// Verifies the payload, then parses its event envelope from the same [`Bytes`] without copying it.
@@ -238,15 +238,23 @@ impl Verifier {
         payload: impl AsRef<[u8]>,
         now: i64,
     ) -> Result<Verified, Error> {
-        let header = SignatureHeader::parse(header.as_ref())?;
+        self.verify_header_at(&SignatureHeader::parse(header.as_ref())?, payload.as_ref(), now)
+    }
+
+    /// Verifies an already parsed header (the layer parses it before reading the body).
+    pub(crate) fn verify_header_at(
+        &self,
+        header: &SignatureHeader<'_>,
+        payload: &[u8],
+        now: i64,
+    ) -> Result<Verified, Error> {
         let timestamp = header.timestamp_exact();
         let text = TimestampText::new(timestamp);
-        let payload = payload.as_ref();
 
         let mut non_ascii = false;
         let mut matched = None;
         for (index, secret) in self.secrets.iter().enumerate() {
-            match find_match(secret, &header, text.as_bytes(), payload) {
+            match find_match(secret, header, text.as_bytes(), payload) {
                 Outcome::Match => {
                     matched = Some((index, secret));
                     break;
@@ -296,11 +304,11 @@ impl Verifier {
 }
 
 /// The one `Stripe-Signature` header of a request.
-pub(crate) fn signature_header(headers: &HeaderMap) -> Result<&[u8], Error> {
+pub(crate) fn signature_header(headers: &HeaderMap) -> Result<&HeaderValue, Error> {
     let mut values = headers.get_all(&STRIPE_SIGNATURE).iter();
     match (values.next(), values.next()) {
         (None, _) => Err(Error::new(ErrorKind::MissingHeader)),
-        (Some(value), None) => Ok(value.as_bytes()),
+        (Some(value), None) => Ok(value),
         (Some(_), Some(_)) => Err(Error::new(ErrorKind::MalformedHeader(MalformedHeader::Repeated))),
     }
 }

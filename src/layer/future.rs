@@ -1,0 +1,242 @@
+//! [`ResponseFuture`]: buffer the body under the limit, verify, then call the inner service.
+
+use std::{
+    future::Future,
+    pin::Pin,
+    sync::Arc,
+    task::{ready, Context, Poll},
+};
+
+use bytes::{Buf, Bytes, BytesMut};
+use http::{request::Parts, Request, Response};
+use http_body::Body;
+use pin_project_lite::pin_project;
+use tower_service::Service;
+
+use super::{
+    body::{ResponseBody, VerifiedBody},
+    rejection::RejectionResponse,
+    service::{CheckedHeader, Shared},
+};
+use crate::{log, Error, ErrorKind, Event, VerifiedPayload};
+
+pin_project! {
+    /// Response future of [`StripeSignature`](super::StripeSignature).
+    pub struct ResponseFuture<S, B, R>
+    where
+        S: Service<Request<VerifiedBody>>,
+    {
+        #[pin]
+        state: State<S, S::Future, B>,
+        shared: Arc<Shared>,
+        rejection: R,
+    }
+}
+
+pin_project! {
+    #[project = StateProj]
+    enum State<S, F, B> {
+        /// Reading the body; `request` is taken when it ends.
+        Buffering {
+            #[pin]
+            body: B,
+            buffer: Buffer,
+            request: Option<Pending<S>>,
+        },
+        /// Verified: the inner service's future.
+        Calling {
+            #[pin]
+            future: F,
+        },
+        /// Refused before reading the body; `error` is taken when polled.
+        Rejected {
+            error: Option<Error>,
+        },
+    }
+}
+
+/// What the inner call needs once the body is in.
+struct Pending<S> {
+    parts: Parts,
+    inner: S,
+    header: CheckedHeader,
+}
+
+impl<S, B, R> ResponseFuture<S, B, R>
+where
+    S: Service<Request<VerifiedBody>>,
+{
+    pub(crate) fn buffering(
+        body: B,
+        parts: Parts,
+        inner: S,
+        header: CheckedHeader,
+        shared: Arc<Shared>,
+        rejection: R,
+    ) -> Self {
+        Self {
+            state: State::Buffering {
+                body,
+                buffer: Buffer::default(),
+                request: Some(Pending { parts, inner, header }),
+            },
+            shared,
+            rejection,
+        }
+    }
+
+    pub(crate) fn rejected(error: Error, parts: &Parts, shared: Arc<Shared>, rejection: R) -> Self {
+        log::rejected_early(&shared, &error, parts);
+        Self {
+            state: State::Rejected { error: Some(error) },
+            shared,
+            rejection,
+        }
+    }
+}
+
+impl<S, B, R, ResBody> Future for ResponseFuture<S, B, R>
+where
+    S: Service<Request<VerifiedBody>, Response = Response<ResBody>>,
+    B: Body,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    R: RejectionResponse,
+{
+    type Output = Result<Response<ResponseBody<ResBody>>, S::Error>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut this = self.project();
+        loop {
+            match this.state.as_mut().project() {
+                StateProj::Calling { future } => {
+                    return future
+                        .poll(cx)
+                        .map_ok(|response| response.map(ResponseBody::inner));
+                }
+                StateProj::Rejected { error } => {
+                    let error = error.take().expect("ResponseFuture polled after completion");
+                    return Poll::Ready(Ok(reject(this.rejection, error)));
+                }
+                StateProj::Buffering {
+                    body,
+                    buffer,
+                    request,
+                } => {
+                    let limit = this.shared.config.limit;
+                    match ready!(body.poll_frame(cx)) {
+                        Some(Ok(frame)) => {
+                            // Trailers are not part of what Stripe signs; only data frames count.
+                            if let Ok(mut data) = frame.into_data() {
+                                if buffer.len() + data.remaining() > limit {
+                                    let error =
+                                        Error::new(ErrorKind::PayloadTooLarge { limit: limit as u64 });
+                                    log::rejected(this.shared, &error, None, pending_header(request));
+                                    this.state.set(State::Rejected { error: Some(error) });
+                                    continue;
+                                }
+                                buffer.push(data.copy_to_bytes(data.remaining()));
+                            }
+                        }
+                        Some(Err(source)) => {
+                            let error = Error::with_boxed_source(ErrorKind::BodyRead, source.into());
+                            log::rejected(this.shared, &error, None, pending_header(request));
+                            this.state.set(State::Rejected { error: Some(error) });
+                        }
+                        None => {
+                            let Pending {
+                                mut parts,
+                                mut inner,
+                                header,
+                            } = request.take().expect("ResponseFuture polled after completion");
+                            let payload = buffer.take();
+                            match verify(this.shared, &header, &payload, &mut parts) {
+                                Ok(()) => {
+                                    let request = Request::from_parts(parts, VerifiedBody::new(payload));
+                                    let future = inner.call(request);
+                                    this.state.set(State::Calling { future });
+                                }
+                                Err(error) => {
+                                    log::rejected(this.shared, &error, Some(&payload), Some(&header));
+                                    this.state.set(State::Rejected { error: Some(error) });
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn pending_header<S>(request: &Option<Pending<S>>) -> Option<&CheckedHeader> {
+    request.as_ref().map(|pending| &pending.header)
+}
+
+/// Verifies the payload and records the outcome in the request's extensions.
+fn verify(shared: &Shared, header: &CheckedHeader, payload: &Bytes, parts: &mut Parts) -> Result<(), Error> {
+    let config = &shared.config;
+    let verifier = &config.verifier;
+    let verified = verifier.verify_header_at(&header.header(), payload, verifier.now())?;
+    if config.verify_only {
+        log::accepted(shared, &verified, None, payload.len());
+        parts.extensions.insert(VerifiedPayload::new(payload.clone()));
+    } else {
+        let event = Event::from_verified_payload(payload.clone())?;
+        log::accepted(shared, &verified, Some(&event), payload.len());
+        parts.extensions.insert(event);
+    }
+    parts.extensions.insert(verified);
+    Ok(())
+}
+
+fn reject<B, R: RejectionResponse>(rejection: &mut R, error: Error) -> Response<ResponseBody<B>> {
+    let mut response = rejection.response(&error).map(ResponseBody::rejection);
+    response.extensions_mut().insert(error);
+    response
+}
+
+/// The body as it arrives: a body that comes in one chunk is kept as that chunk, without a copy.
+#[derive(Default)]
+enum Buffer {
+    #[default]
+    Empty,
+    One(Bytes),
+    Many(BytesMut),
+}
+
+impl Buffer {
+    fn len(&self) -> usize {
+        match self {
+            Self::Empty => 0,
+            Self::One(bytes) => bytes.len(),
+            Self::Many(bytes) => bytes.len(),
+        }
+    }
+
+    fn push(&mut self, chunk: Bytes) {
+        if chunk.is_empty() {
+            return;
+        }
+        *self = match std::mem::take(self) {
+            Self::Empty => Self::One(chunk),
+            Self::One(first) => {
+                let mut joined = BytesMut::with_capacity(first.len() + chunk.len());
+                joined.extend_from_slice(&first);
+                joined.extend_from_slice(&chunk);
+                Self::Many(joined)
+            }
+            Self::Many(mut joined) => {
+                joined.extend_from_slice(&chunk);
+                Self::Many(joined)
+            }
+        };
+    }
+
+    fn take(&mut self) -> Bytes {
+        match std::mem::take(self) {
+            Self::Empty => Bytes::new(),
+            Self::One(bytes) => bytes,
+            Self::Many(bytes) => bytes.freeze(),
+        }
+    }
+}

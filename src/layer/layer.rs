@@ -1,0 +1,168 @@
+//! [`StripeSignatureLayer`]: the configuration, and the builder users see.
+
+use std::{fmt, sync::Arc, time::Duration};
+
+use tower_layer::Layer;
+
+use super::{
+    rejection::DefaultRejection,
+    service::{Shared, StripeSignature},
+};
+use crate::{Clock, SecretError, SigningSecrets, Verifier};
+
+/// The body limit when none is set: 1 MiB, far above any Stripe event.
+pub const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
+
+/// What the layer does, shared by every clone of the service it builds.
+#[derive(Clone, Debug)]
+pub(crate) struct Config {
+    pub(crate) verifier: Verifier,
+    pub(crate) limit: usize,
+    pub(crate) verify_only: bool,
+}
+
+/// Verifies the `Stripe-Signature` of every request before the inner service sees it.
+///
+/// For each request the layer refuses at once a `Content-Length` over the body limit (413) and a missing
+/// or unparseable `Stripe-Signature` (400); buffers the body under the limit; verifies it against the
+/// signing secrets; parses the event envelope from the same bytes; inserts the [`Event`](crate::Event) and
+/// the [`Verified`](crate::Verified) record into the request's extensions; and hands the inner service a
+/// request whose body is exactly the bytes received, with the original headers. Every other request gets
+/// a response naming the reason ([`DefaultRejection`], or your own), with the [`Error`](crate::Error) in its
+/// extensions, and never reaches the inner service.
+///
+/// See the [crate docs](crate) for a complete example.
+///
+/// ```
+/// use std::time::Duration;
+/// use tower_stripe_webhook::{SigningSecret, SigningSecrets, StripeSignatureLayer};
+///
+/// let layer = StripeSignatureLayer::new(
+///     SigningSecrets::new(SigningSecret::new("whsec_current")?.with_label("current"))
+///         .and(SigningSecret::new("whsec_previous")?.with_label("previous")),
+/// )
+/// .tolerance(Duration::from_secs(300))
+/// .body_limit(256 * 1024);
+/// # let _ = layer;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone)]
+#[must_use]
+pub struct StripeSignatureLayer<R = DefaultRejection> {
+    config: Config,
+    rejection: R,
+}
+
+impl StripeSignatureLayer {
+    /// A layer for one secret or a [`SigningSecrets`] set, with Stripe's defaults: 300 s tolerance, future
+    /// timestamps accepted and reported, the system clock, a 1 MiB body limit, and the event parsed.
+    pub fn new(secrets: impl Into<SigningSecrets>) -> Self {
+        Self::from_verifier(Verifier::new(secrets))
+    }
+
+    /// A layer around an existing [`Verifier`] (its secrets, tolerance and clock).
+    pub fn from_verifier(verifier: Verifier) -> Self {
+        Self {
+            config: Config {
+                verifier,
+                limit: DEFAULT_BODY_LIMIT,
+                verify_only: false,
+            },
+            rejection: DefaultRejection,
+        }
+    }
+
+    /// A layer with the secrets of an environment variable (see [`SigningSecrets::parse`] for the format).
+    ///
+    /// # Errors
+    ///
+    /// The [`SecretError`] of [`SigningSecrets::from_env`]: report it at startup.
+    ///
+    /// ```
+    /// # use tower_stripe_webhook::StripeSignatureLayer;
+    /// assert!(StripeSignatureLayer::from_env("SURELY_UNSET_STRIPE_WEBHOOK_SECRET").is_err());
+    /// ```
+    pub fn from_env(name: &str) -> Result<Self, SecretError> {
+        SigningSecrets::from_env(name).map(Self::new)
+    }
+}
+
+impl<R> StripeSignatureLayer<R> {
+    /// How old a signature may be; see [`Verifier::tolerance`].
+    pub fn tolerance(mut self, tolerance: Duration) -> Self {
+        self.config.verifier = self.config.verifier.tolerance(tolerance);
+        self
+    }
+
+    /// Turns the replay protection off; see [`Verifier::insecure_skip_timestamp_check`]. Never on a live
+    /// endpoint.
+    pub fn insecure_skip_timestamp_check(mut self) -> Self {
+        self.config.verifier = self.config.verifier.insecure_skip_timestamp_check();
+        self
+    }
+
+    /// Rejects timestamps further ahead than the tolerance; see [`Verifier::reject_future_timestamps`].
+    pub fn reject_future_timestamps(mut self) -> Self {
+        self.config.verifier = self.config.verifier.reject_future_timestamps();
+        self
+    }
+
+    /// The clock to verify timestamps against; see [`Verifier::clock`].
+    pub fn clock(mut self, clock: impl Clock) -> Self {
+        self.config.verifier = self.config.verifier.clock(clock);
+        self
+    }
+
+    /// The most bytes a body may have (default [`DEFAULT_BODY_LIMIT`]). Enforced from `Content-Length`
+    /// before reading, and while reading, so a body without or with a lying `Content-Length` cannot exceed
+    /// it in memory.
+    pub fn body_limit(mut self, limit: usize) -> Self {
+        self.config.limit = limit;
+        self
+    }
+
+    /// Verifies the signature but does not parse the event: the layer inserts a
+    /// [`VerifiedPayload`](crate::VerifiedPayload) instead of an [`Event`](crate::Event), for handlers that
+    /// queue payloads and parse them later.
+    pub fn verify_only(mut self) -> Self {
+        self.config.verify_only = true;
+        self
+    }
+
+    /// Replaces the response for rejected requests: a closure `FnMut(&Error) -> Response<Bytes> + Clone`
+    /// or any [`RejectionResponse`](crate::RejectionResponse).
+    pub fn with_rejection_response<T>(self, rejection: T) -> StripeSignatureLayer<T> {
+        StripeSignatureLayer {
+            config: self.config,
+            rejection,
+        }
+    }
+
+    /// The verifier this layer checks with.
+    pub fn verifier(&self) -> &Verifier {
+        &self.config.verifier
+    }
+}
+
+impl<S, R: Clone> Layer<S> for StripeSignatureLayer<R> {
+    type Service = StripeSignature<S, R>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        StripeSignature::from_parts(
+            inner,
+            Arc::new(Shared::new(self.config.clone())),
+            self.rejection.clone(),
+        )
+    }
+}
+
+impl<R> fmt::Debug for StripeSignatureLayer<R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StripeSignatureLayer")
+            .field("verifier", &self.config.verifier)
+            .field("body_limit", &self.config.limit)
+            .field("verify_only", &self.config.verify_only)
+            .field("rejection", &format_args!("{}", std::any::type_name::<R>()))
+            .finish()
+    }
+}

@@ -1,0 +1,76 @@
+//! Turning a rejection into a response.
+
+use bytes::Bytes;
+use http::{header::CONTENT_TYPE, HeaderValue, Response, StatusCode};
+
+use crate::{Error, ErrorKind};
+
+/// Builds the response for a rejected request.
+///
+/// Implemented for [`DefaultRejection`] and for closures `FnMut(&Error) -> Response<Bytes> + Clone`. The
+/// layer attaches the [`Error`] to the response's extensions afterwards, so outer layers can count it.
+///
+/// ```
+/// use bytes::Bytes;
+/// use http::{Response, StatusCode};
+/// use tower_stripe_webhook::{SigningSecret, StripeSignatureLayer};
+///
+/// let layer = StripeSignatureLayer::new(SigningSecret::new("whsec_example")?)
+///     .with_rejection_response(|error: &tower_stripe_webhook::Error| {
+///         let body = format!(r#"{{"error":"{}"}}"#, error.code());
+///         let mut response = Response::new(Bytes::from(body));
+///         *response.status_mut() = StatusCode::BAD_REQUEST;
+///         response
+///     });
+/// # let _ = layer;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub trait RejectionResponse: Clone {
+    /// The response for `error`.
+    fn response(&mut self, error: &Error) -> Response<Bytes>;
+}
+
+impl<F> RejectionResponse for F
+where
+    F: FnMut(&Error) -> Response<Bytes> + Clone,
+{
+    fn response(&mut self, error: &Error) -> Response<Bytes> {
+        self(error)
+    }
+}
+
+/// The default rejection: `413 Payload Too Large` for an oversized body, `400 Bad Request` for everything
+/// else, with a `text/plain` body that names the reason (shown in the Stripe Dashboard's delivery log).
+///
+/// ```
+/// use tower_stripe_webhook::{DefaultRejection, RejectionResponse, SigningSecret, Verifier};
+///
+/// let error = Verifier::new(SigningSecret::new("whsec_example")?).verify(b"t=1,v0=x", b"").unwrap_err();
+/// let response = DefaultRejection::default().response(&error);
+/// assert_eq!(response.status(), 400);
+/// assert!(response.body().starts_with(b"no_v1_signature: "));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, Copy, Debug, Default)]
+#[non_exhaustive]
+pub struct DefaultRejection;
+
+impl RejectionResponse for DefaultRejection {
+    fn response(&mut self, error: &Error) -> Response<Bytes> {
+        let mut response = Response::new(Bytes::from(format!("{}: {error}\n", error.code())));
+        *response.status_mut() = status(error);
+        response.headers_mut().insert(
+            CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; charset=utf-8"),
+        );
+        response
+    }
+}
+
+/// The status that fits a rejection: 413 for a body over the limit, 400 otherwise.
+pub(crate) fn status(error: &Error) -> StatusCode {
+    match error.kind() {
+        ErrorKind::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+        _ => StatusCode::BAD_REQUEST,
+    }
+}

@@ -1,0 +1,179 @@
+//! [`StripeSignature`]: the service the layer wraps around yours.
+
+use std::{
+    sync::Arc,
+    task::{Context, Poll},
+};
+
+use http::{header::CONTENT_LENGTH, request::Parts, HeaderValue, Request, Response};
+use http_body::Body;
+use tower_service::Service;
+
+use super::{
+    body::{ResponseBody, VerifiedBody},
+    future::ResponseFuture,
+    layer::{Config, StripeSignatureLayer},
+    rejection::{DefaultRejection, RejectionResponse},
+};
+use crate::{verify::signature_header, Error, ErrorKind, SignatureHeader, SigningSecrets};
+
+/// Configuration and per-service state shared by every clone of a [`StripeSignature`].
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub(crate) config: Config,
+    /// Per secret: has a delivery matched it yet? For the one-time "rotation in progress" log line.
+    #[cfg(feature = "tracing")]
+    pub(crate) seen: Box<[std::sync::atomic::AtomicBool]>,
+}
+
+impl Shared {
+    pub(crate) fn new(config: Config) -> Self {
+        Self {
+            #[cfg(feature = "tracing")]
+            seen: config
+                .verifier
+                .secrets()
+                .iter()
+                .map(|_| Default::default())
+                .collect(),
+            config,
+        }
+    }
+}
+
+/// Verifies the `Stripe-Signature` of each request before calling the inner service.
+///
+/// Built by [`StripeSignatureLayer`]; see there and the [crate docs](crate).
+#[derive(Debug)]
+#[must_use]
+pub struct StripeSignature<S, R = DefaultRejection> {
+    inner: S,
+    shared: Arc<Shared>,
+    rejection: R,
+}
+
+impl<S, R: Clone> Clone for StripeSignature<S, R>
+where
+    S: Clone,
+{
+    fn clone(&self) -> Self {
+        Self {
+            inner: self.inner.clone(),
+            shared: Arc::clone(&self.shared),
+            rejection: self.rejection.clone(),
+        }
+    }
+}
+
+impl<S> StripeSignature<S> {
+    /// Wraps `inner` with Stripe's defaults (see [`StripeSignatureLayer::new`]).
+    pub fn new(inner: S, secrets: impl Into<SigningSecrets>) -> Self {
+        Self::from_parts(
+            inner,
+            Arc::new(Shared::new(Config {
+                verifier: crate::Verifier::new(secrets),
+                limit: super::DEFAULT_BODY_LIMIT,
+                verify_only: false,
+            })),
+            DefaultRejection,
+        )
+    }
+
+    /// The layer, for use with `ServiceBuilder` or `Router::layer`.
+    pub fn layer(secrets: impl Into<SigningSecrets>) -> StripeSignatureLayer {
+        StripeSignatureLayer::new(secrets)
+    }
+}
+
+impl<S, R> StripeSignature<S, R> {
+    pub(crate) fn from_parts(inner: S, shared: Arc<Shared>, rejection: R) -> Self {
+        Self {
+            inner,
+            shared,
+            rejection,
+        }
+    }
+
+    /// The inner service.
+    pub fn get_ref(&self) -> &S {
+        &self.inner
+    }
+
+    /// The inner service, mutably.
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.inner
+    }
+
+    /// Unwraps the inner service.
+    pub fn into_inner(self) -> S {
+        self.inner
+    }
+}
+
+/// The parts of the `Stripe-Signature` header checked before the body is read, kept for the verification.
+#[derive(Debug)]
+pub(crate) struct CheckedHeader {
+    pub(crate) value: HeaderValue,
+    pub(crate) timestamp: i128,
+    pub(crate) signatures: usize,
+}
+
+impl CheckedHeader {
+    pub(crate) fn header(&self) -> SignatureHeader<'_> {
+        SignatureHeader::from_checked(self.value.as_bytes(), self.timestamp, self.signatures)
+    }
+}
+
+/// What can be refused before reading a byte of the body: a missing or unparseable signature header,
+/// and a declared length over the limit.
+fn precheck<B: Body>(config: &Config, parts: &Parts, body: &B) -> Result<CheckedHeader, Error> {
+    let value = signature_header(&parts.headers)?;
+    let header = SignatureHeader::parse(value.as_bytes())?;
+    let declared = parts
+        .headers
+        .get(CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok()?.parse::<u64>().ok())
+        .unwrap_or(0)
+        .max(body.size_hint().lower());
+    let limit = config.limit as u64;
+    if declared > limit {
+        return Err(Error::new(ErrorKind::PayloadTooLarge { limit }));
+    }
+    Ok(CheckedHeader {
+        timestamp: header.timestamp_exact(),
+        signatures: header.signature_count(),
+        value: value.clone(),
+    })
+}
+
+impl<S, R, ReqBody, ResBody> Service<Request<ReqBody>> for StripeSignature<S, R>
+where
+    S: Service<Request<VerifiedBody>, Response = Response<ResBody>> + Clone,
+    ReqBody: Body,
+    ReqBody::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    R: RejectionResponse,
+{
+    type Response = Response<ResponseBody<ResBody>>;
+    type Error = S::Error;
+    type Future = ResponseFuture<S, ReqBody, R>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
+        let (parts, body) = request.into_parts();
+        let shared = Arc::clone(&self.shared);
+        match precheck(&shared.config, &parts, &body) {
+            Ok(header) => {
+                // The service that was polled ready goes into the future; a clone stays for the next
+                // call, which polls it ready first. Cloning in `call` and using the clone would be wrong:
+                // https://docs.rs/tower/latest/tower/trait.Service.html#be-careful-when-cloning-inner-services
+                let clone = self.inner.clone();
+                let inner = std::mem::replace(&mut self.inner, clone);
+                ResponseFuture::buffering(body, parts, inner, header, shared, self.rejection.clone())
+            }
+            Err(error) => ResponseFuture::rejected(error, &parts, shared, self.rejection.clone()),
+        }
+    }
+}
