@@ -1,0 +1,161 @@
+//! `axum::Router` end to end with `oneshot`: extractors, raw-body handlers, `layer` and `route_layer`, and a
+//! `ServiceBuilder` stack with tower-http layers.
+#![cfg(feature = "axum")]
+
+mod support;
+
+use std::time::Duration;
+
+use axum::{
+    body::{Body, Bytes},
+    http::{header, Request, StatusCode},
+    routing::{get, post},
+    Json, Router,
+};
+use http_body_util::BodyExt;
+use support::*;
+use tower::{ServiceBuilder, ServiceExt};
+use tower_stripe_webhook::{Error, ErrorKind, Event, Verified, STRIPE_SIGNATURE};
+
+async fn typed(event: Event, verified: Verified) -> Json<serde_json::Value> {
+    let object: serde_json::Value = event.data_object().unwrap();
+    Json(serde_json::json!({
+        "id": event.id(),
+        "type": event.event_type(),
+        "amount_paid": object["amount_paid"],
+        "secret_index": verified.secret_index(),
+    }))
+}
+
+async fn raw(body: Bytes) -> Bytes {
+    body
+}
+
+async fn text(body: String) -> String {
+    body
+}
+
+fn app() -> Router {
+    Router::new()
+        .route("/typed", post(typed))
+        .route("/raw", post(raw))
+        .route("/text", post(text))
+        .layer(layer())
+}
+
+async fn send(app: Router, uri: &str, payload: &Bytes, signed: bool) -> (StatusCode, Bytes, Option<Error>) {
+    let mut request = Request::post(uri);
+    if signed {
+        request = request.header(STRIPE_SIGNATURE, sign(payload));
+    }
+    let response = app
+        .oneshot(request.body(Body::from(payload.clone())).unwrap())
+        .await
+        .unwrap();
+    let status = response.status();
+    let error = response.extensions().get::<Error>().cloned();
+    (
+        status,
+        response.into_body().collect().await.unwrap().to_bytes(),
+        error,
+    )
+}
+
+#[tokio::test]
+async fn a_handler_extracts_the_event_and_the_verification_record() {
+    let payload = event_payload("invoice.paid", 2048);
+    let (status, body, _) = send(app(), "/typed", &payload, true).await;
+    assert_eq!(status, StatusCode::OK);
+    let json: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(
+        json,
+        serde_json::json!({"id": "evt_1Test", "type": "invoice.paid", "amount_paid": 1999, "secret_index": 0})
+    );
+}
+
+#[tokio::test]
+async fn a_handler_reading_the_body_sees_exactly_what_was_sent() {
+    let payload = event_payload("charge.refunded", 3000);
+    for uri in ["/raw", "/text"] {
+        let (status, body, _) = send(app(), uri, &payload, true).await;
+        assert_eq!((status, &body[..]), (StatusCode::OK, &payload[..]), "{uri}");
+    }
+}
+
+#[tokio::test]
+async fn unsigned_and_tampered_requests_never_reach_the_handler() {
+    let payload = event_payload("invoice.paid", 500);
+    let (status, body, error) = send(app(), "/typed", &payload, false).await;
+    assert_eq!(
+        (status, error.unwrap().kind()),
+        (StatusCode::BAD_REQUEST, &ErrorKind::MissingHeader)
+    );
+    assert!(body.starts_with(b"missing_header"));
+
+    let request = Request::post("/raw")
+        .header(STRIPE_SIGNATURE, sign(&payload))
+        .body(Body::from(payload.slice(1..)))
+        .unwrap();
+    let response = app().oneshot(request).await.unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn route_layer_protects_only_its_routes_and_the_extractor_reports_a_missing_layer() {
+    let app = Router::new()
+        .route("/webhook", post(typed))
+        .route_layer(layer())
+        .route("/forgot-the-layer", post(typed))
+        .route("/health", get(|| async { "ok" }));
+    let payload = event_payload("invoice.paid", 500);
+    let (status, _, _) = send(app.clone(), "/webhook", &payload, true).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _, _) = send(app.clone(), "/webhook", &payload, false).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, body, _) = send(app.clone(), "/forgot-the-layer", &payload, true).await;
+    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert!(
+        String::from_utf8_lossy(&body).contains("StripeSignatureLayer"),
+        "{body:?}"
+    );
+    let response = app
+        .oneshot(Request::get("/health").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn under_service_builder_with_tower_http_layers() {
+    let app = Router::new().route("/webhook", post(raw)).layer(
+        ServiceBuilder::new()
+            .layer(tower_http::trace::TraceLayer::new_for_http())
+            .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+                StatusCode::REQUEST_TIMEOUT,
+                Duration::from_secs(10),
+            ))
+            .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
+                Duration::from_secs(10),
+            ))
+            .layer(tower_http::compression::CompressionLayer::new())
+            .layer(layer()),
+    );
+    let payload = event_payload("invoice.paid", 8192);
+    let request = Request::post("/webhook")
+        .header(STRIPE_SIGNATURE, sign(&payload))
+        .header(header::ACCEPT_ENCODING, "gzip")
+        .body(Body::from(payload.clone()))
+        .unwrap();
+    let response = app.clone().oneshot(request).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        response.headers()[header::CONTENT_ENCODING],
+        "gzip",
+        "responses are compressed"
+    );
+    let compressed = response.into_body().collect().await.unwrap().to_bytes();
+    assert!(compressed.len() < payload.len());
+
+    let (status, _, _) = send(app, "/webhook", &payload, false).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+}

@@ -1,0 +1,176 @@
+//! A real hyper 1 server on 127.0.0.1, driven by a real HTTP client (and a raw socket for lying lengths).
+
+mod support;
+
+use std::{convert::Infallible, net::SocketAddr, time::Duration};
+
+use bytes::Bytes;
+use http::{header, Request, Response, StatusCode};
+use http_body_util::{BodyExt, Full};
+use hyper_util::{rt::TokioIo, service::TowerToHyperService};
+use support::*;
+use tokio::{
+    io::{AsyncReadExt, AsyncWriteExt},
+    net::{TcpListener, TcpStream},
+    time::timeout,
+};
+use tower_stripe_webhook::{Event, VerifiedBody, STRIPE_SIGNATURE};
+
+const LIMIT: usize = 64 * 1024;
+const WAIT: Duration = Duration::from_secs(10);
+
+/// Serves the layer around an echo handler on an ephemeral loopback port, for the life of the test.
+async fn serve() -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let service = tower::ServiceBuilder::new()
+        .layer(layer().body_limit(LIMIT))
+        .service_fn(|request: Request<VerifiedBody>| async move {
+            let event_type = request
+                .extensions()
+                .get::<Event>()
+                .map(|e| e.event_type().to_owned());
+            let mut response = Response::new(Full::new(request.into_body().into_bytes()));
+            response
+                .headers_mut()
+                .insert("x-event-type", event_type.unwrap_or_default().parse().unwrap());
+            Ok::<_, Infallible>(response)
+        });
+    tokio::spawn(async move {
+        loop {
+            let (stream, _) = listener.accept().await.unwrap();
+            let service = TowerToHyperService::new(service.clone());
+            tokio::spawn(async move {
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await;
+            });
+        }
+    });
+    addr
+}
+
+/// Sends one request with a real HTTP/1 client and returns status, event type header and body.
+async fn send<B>(addr: SocketAddr, request: Request<B>) -> (StatusCode, String, Bytes)
+where
+    B: hyper::body::Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    timeout(WAIT, async {
+        let stream = TcpStream::connect(addr).await.unwrap();
+        let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+            .await
+            .unwrap();
+        tokio::spawn(connection);
+        let response = sender.send_request(request).await.unwrap();
+        let status = response.status();
+        let event_type = response
+            .headers()
+            .get("x-event-type")
+            .map(|v| v.to_str().unwrap().to_owned())
+            .unwrap_or_default();
+        (
+            status,
+            event_type,
+            response.into_body().collect().await.unwrap().to_bytes(),
+        )
+    })
+    .await
+    .expect("the server answered in time")
+}
+
+fn request<B>(payload: &[u8], signed: bool, body: B) -> Request<B> {
+    let mut builder = Request::post("/webhook").header(header::HOST, "127.0.0.1");
+    if signed {
+        builder = builder.header(STRIPE_SIGNATURE, sign(payload));
+    }
+    builder.body(body).unwrap()
+}
+
+/// A chunked body (no Content-Length) in chunks of `size` bytes.
+fn chunked(payload: &Bytes, size: usize) -> Chunks {
+    Chunks::split(payload, size)
+}
+
+#[tokio::test]
+async fn valid_tampered_and_unsigned() {
+    let addr = serve().await;
+    let payload = event_payload("invoice.paid", 2048);
+
+    let (status, event_type, body) = send(addr, request(&payload, true, Full::new(payload.clone()))).await;
+    assert_eq!((status, event_type.as_str()), (StatusCode::OK, "invoice.paid"));
+    assert_eq!(body, payload);
+
+    let mut tampered = payload.to_vec();
+    tampered[100] ^= 1;
+    let (status, _, body) = send(addr, request(&payload, true, Full::new(Bytes::from(tampered)))).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body.starts_with(b"no_matching_signature"));
+
+    let (status, _, body) = send(addr, request(&payload, false, Full::new(payload.clone()))).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body.starts_with(b"missing_header"));
+}
+
+#[tokio::test]
+async fn chunked_bodies() {
+    let addr = serve().await;
+    let payload = event_payload("customer.subscription.updated", 20_000);
+    let (status, event_type, body) = send(addr, request(&payload, true, chunked(&payload, 999))).await;
+    assert_eq!(
+        (status, event_type.as_str()),
+        (StatusCode::OK, "customer.subscription.updated")
+    );
+    assert_eq!(body, payload);
+}
+
+#[tokio::test]
+async fn oversize_with_and_without_content_length() {
+    let addr = serve().await;
+    let payload = event_payload("invoice.paid", LIMIT + 1);
+    let (status, _, body) = send(addr, request(&payload, true, Full::new(payload.clone()))).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(body.starts_with(b"payload_too_large"));
+    let (status, _, _) = send(addr, request(&payload, true, chunked(&payload, 4096))).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+}
+
+/// Writes a raw HTTP/1.1 request, closes the write half, and reads the whole response.
+async fn raw(addr: SocketAddr, head: String, body: &[u8]) -> String {
+    timeout(WAIT, async {
+        let mut stream = TcpStream::connect(addr).await.unwrap();
+        stream.write_all(head.as_bytes()).await.unwrap();
+        stream.write_all(body).await.unwrap();
+        stream.shutdown().await.unwrap();
+        let mut response = Vec::new();
+        let _ = stream.read_to_end(&mut response).await;
+        String::from_utf8_lossy(&response).into_owned()
+    })
+    .await
+    .expect("the server answered in time")
+}
+
+#[tokio::test]
+async fn content_length_that_lies_in_either_direction() {
+    let addr = serve().await;
+    let payload = event_payload("invoice.paid", 1000);
+    let head = |length: usize| {
+        format!(
+            "POST /webhook HTTP/1.1\r\nhost: 127.0.0.1\r\nstripe-signature: {}\r\ncontent-length: {length}\r\n\
+             connection: close\r\n\r\n",
+            sign(&payload)
+        )
+    };
+    // Claims fewer bytes than sent: the server reads only those, and they do not verify.
+    let response = raw(addr, head(payload.len() - 10), &payload).await;
+    assert!(response.starts_with("HTTP/1.1 400"), "{response}");
+    assert!(response.contains("no_matching_signature"), "{response}");
+    // Claims more than sent, then the client stops: the body cannot be read.
+    let response = raw(addr, head(payload.len() + 10), &payload).await;
+    assert!(response.starts_with("HTTP/1.1 400"), "{response}");
+    assert!(response.contains("body_read"), "{response}");
+    // The truth verifies.
+    let response = raw(addr, head(payload.len()), &payload).await;
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+}

@@ -1,0 +1,388 @@
+//! The middleware around a tower-test mock: what the inner service sees, readiness, errors, and every
+//! rejection's status and body.
+
+mod support;
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{header::CONTENT_LENGTH, Request, Response, StatusCode};
+use http_body_util::{BodyExt, Full};
+use support::*;
+use tokio_test::{assert_pending, assert_ready, assert_ready_ok, task};
+use tower::ServiceExt;
+use tower_stripe_webhook::{
+    compute_signature, DefaultRejection, Error, ErrorKind, Event, InvalidEvent, MalformedHeader,
+    RejectionResponse, SigningSecret, SigningSecrets, StripeSignatureLayer, Verified, VerifiedBody,
+    VerifiedPayload, STRIPE_SIGNATURE,
+};
+use tower_test::mock;
+
+async fn body_string<B: http_body::Body>(body: B) -> String
+where
+    B::Error: std::fmt::Debug,
+{
+    String::from_utf8(body.collect().await.unwrap().to_bytes().to_vec()).unwrap()
+}
+
+/// Runs one request through `layer` around an echo service that returns the body it got.
+async fn through<B>(layer: StripeSignatureLayer, request: Request<B>) -> (StatusCode, String, Option<Error>)
+where
+    B: http_body::Body + Send + 'static,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let service =
+        tower::ServiceBuilder::new()
+            .layer(layer)
+            .service_fn(|request: Request<VerifiedBody>| async move {
+                Ok::<_, std::convert::Infallible>(Response::new(Full::new(request.into_body().into_bytes())))
+            });
+    let response = service.oneshot(request).await.unwrap();
+    let status = response.status();
+    let error = response.extensions().get::<Error>().cloned();
+    (status, body_string(response.into_body()).await, error)
+}
+
+#[tokio::test]
+async fn inner_service_sees_exactly_the_bytes_headers_and_the_verified_event() {
+    let payload = event_payload("invoice.paid", 4096);
+    let (mut service, mut handle) = mock::spawn_layer::<_, Response<Full<Bytes>>, _>(layer());
+    assert_ready_ok!(service.poll_ready::<Request<Full<Bytes>>>());
+    let mut response = task::spawn(service.call(signed_request(&payload, Full::new(payload.clone()))));
+    assert_pending!(response.poll());
+
+    let (request, send) = handle.next_request().await.unwrap();
+    assert_eq!(request.headers()["x-request-marker"], "kept");
+    assert_eq!(request.headers()[STRIPE_SIGNATURE], sign(&payload).as_str());
+    let event = request.extensions().get::<Event>().unwrap().clone();
+    assert_eq!((event.id(), event.event_type()), ("evt_1Test", "invoice.paid"));
+    let verified = request.extensions().get::<Verified>().unwrap();
+    assert_eq!((verified.timestamp(), verified.secret_index()), (NOW, 0));
+    let body = request.into_body().into_bytes();
+    assert_eq!(body, payload);
+    // One chunk in, the same buffer out and in the event: no copy of the body.
+    assert_eq!(body.as_ptr(), payload.as_ptr());
+    assert_eq!(event.payload().as_ptr(), payload.as_ptr());
+
+    send.send_response(Response::new(Full::new(Bytes::from_static(b"handled"))));
+    let response = assert_ready_ok!(response.poll());
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(body_string(response.into_body()).await, "handled");
+}
+
+#[tokio::test]
+async fn readiness_and_backpressure_are_propagated() {
+    let (mut service, mut handle) = mock::spawn_layer::<_, Response<Full<Bytes>>, _>(layer());
+    handle.allow(0);
+    assert_pending!(service.poll_ready::<Request<Full<Bytes>>>());
+    handle.allow(1);
+    assert_ready_ok!(service.poll_ready::<Request<Full<Bytes>>>());
+}
+
+#[tokio::test]
+async fn an_inner_error_passes_through() {
+    let payload = event_payload("invoice.paid", 300);
+    let (mut service, mut handle) = mock::spawn_layer::<_, Response<Full<Bytes>>, _>(layer());
+    assert_ready_ok!(service.poll_ready::<Request<Full<Bytes>>>());
+    let mut response = task::spawn(service.call(signed_request(&payload, Full::new(payload.clone()))));
+    assert_pending!(response.poll());
+    let (_, send) = handle.next_request().await.unwrap();
+    send.send_error(std::io::Error::other("database down"));
+    let error = assert_ready!(response.poll()).unwrap_err();
+    assert_eq!(error.to_string(), "database down");
+}
+
+#[tokio::test]
+async fn the_inner_service_is_never_called_on_a_rejection() {
+    let payload = event_payload("invoice.paid", 300);
+    let (mut service, mut handle) = mock::spawn_layer::<_, Response<Full<Bytes>>, _>(layer());
+    for request in [
+        Request::post("/").body(Full::new(payload.clone())).unwrap(),
+        signed_request(&payload, Full::new(Bytes::from_static(b"{\"tampered\":true}"))),
+    ] {
+        assert_ready_ok!(service.poll_ready::<Request<Full<Bytes>>>());
+        let response = service.call(request).await.unwrap();
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    }
+    assert_pending!(handle.poll_request().map(|request| request.is_some()));
+}
+
+#[tokio::test]
+async fn a_body_in_many_chunks_is_joined_exactly() {
+    let payload = event_payload("customer.created", 10_000);
+    for size in [1, 7, 1000, 4096] {
+        let (status, body, error) =
+            through(layer(), signed_request(&payload, Chunks::split(&payload, size))).await;
+        assert_eq!(
+            (status, error.map(|e| e.code())),
+            (StatusCode::OK, None),
+            "chunks of {size}"
+        );
+        assert_eq!(body.as_bytes(), &payload[..]);
+    }
+}
+
+/// A layer, a request, and the status, reason and words its rejection must have.
+type Case = (
+    StripeSignatureLayer,
+    Request<Full<Bytes>>,
+    StatusCode,
+    ErrorKind,
+    &'static str,
+);
+
+async fn rejected(
+    layer: StripeSignatureLayer,
+    request: Request<Full<Bytes>>,
+) -> (StatusCode, String, ErrorKind) {
+    let (status, body, error) = through(layer, request).await;
+    let error = error.expect("the rejection is attached to the response");
+    assert_eq!(
+        body,
+        DefaultRejection::default().response(&error).into_body(),
+        "body names the reason"
+    );
+    assert!(body.starts_with(error.code()), "{body}");
+    assert!(!body.contains(SECRET));
+    (status, body, error.kind().clone())
+}
+
+#[tokio::test]
+async fn every_rejection_has_its_status_and_body() {
+    let payload = event_payload("invoice.paid", 500);
+    let full = |bytes: &Bytes| Full::new(bytes.clone());
+    let with_header = |header: String| {
+        Request::post("/")
+            .header(STRIPE_SIGNATURE, header)
+            .body(full(&payload))
+            .unwrap()
+    };
+    let sig = |t: i64| compute_signature(&payload, &secret(), t);
+
+    let cases: Vec<Case> = vec![
+        (
+            layer(),
+            Request::post("/").body(full(&payload)).unwrap(),
+            StatusCode::BAD_REQUEST,
+            ErrorKind::MissingHeader,
+            "no Stripe-Signature header",
+        ),
+        (
+            layer(),
+            with_header("t=abc,v1=00".into()),
+            StatusCode::BAD_REQUEST,
+            ErrorKind::MalformedHeader(MalformedHeader::InvalidTimestamp),
+            "malformed",
+        ),
+        (
+            layer(),
+            with_header(format!("t={NOW},v0={}", sig(NOW))),
+            StatusCode::BAD_REQUEST,
+            ErrorKind::NoV1Signature,
+            "no v1 signature",
+        ),
+        (
+            layer(),
+            with_header(format!("t={NOW},v1={}", sig(NOW - 1))),
+            StatusCode::BAD_REQUEST,
+            ErrorKind::NoMatchingSignature {
+                signatures: 1,
+                secrets: 1,
+            },
+            "raw request body",
+        ),
+        (
+            layer(),
+            with_header(format!("t={},v1={}", NOW - 301, sig(NOW - 301))),
+            StatusCode::BAD_REQUEST,
+            ErrorKind::TimestampTooOld {
+                age: 301,
+                tolerance: 300,
+            },
+            "301 s old",
+        ),
+        (
+            layer().reject_future_timestamps(),
+            with_header(format!("t={},v1={}", NOW + 400, sig(NOW + 400))),
+            StatusCode::BAD_REQUEST,
+            ErrorKind::TimestampTooNew {
+                ahead: 400,
+                tolerance: 300,
+            },
+            "behind",
+        ),
+        (
+            layer().body_limit(100),
+            signed_request(&payload, full(&payload)),
+            StatusCode::PAYLOAD_TOO_LARGE,
+            ErrorKind::PayloadTooLarge { limit: 100 },
+            "100 byte limit",
+        ),
+    ];
+    for (layer, request, status, kind, says) in cases {
+        let (got_status, body, got_kind) = rejected(layer, request).await;
+        assert_eq!((got_status, &got_kind), (status, &kind), "{body}");
+        assert!(body.contains(says), "{body:?} should say {says:?}");
+    }
+
+    let thin =
+        Bytes::from_static(br#"{"id":"evt_1","object":"v2.core.event","type":"v1.x","created":"2025"}"#);
+    let (status, body, kind) = rejected(layer(), signed_request(&thin, full(&thin))).await;
+    assert_eq!(
+        (status, kind),
+        (
+            StatusCode::BAD_REQUEST,
+            ErrorKind::NotAnEvent(InvalidEvent::ThinEvent)
+        )
+    );
+    assert!(body.contains("thin event"), "{body}");
+}
+
+#[tokio::test]
+async fn declared_length_over_the_limit_is_refused_before_reading() {
+    let payload = event_payload("invoice.paid", 2000);
+    // A body that would fail if read: the layer must answer from the headers alone.
+    let mut request = signed_request(&payload, Chunks::default().then_error());
+    request
+        .headers_mut()
+        .insert(CONTENT_LENGTH, "2000".parse().unwrap());
+    let (status, _, error) = through(layer().body_limit(1000), request).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(error.unwrap().kind(), &ErrorKind::PayloadTooLarge { limit: 1000 });
+
+    // The same from the body's own size hint (hyper sets it from Content-Length).
+    let mut body = Chunks::default().then_error();
+    body.exact_size = Some(2000);
+    let (status, _, _) = through(layer().body_limit(1000), signed_request(&payload, body)).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+}
+
+#[tokio::test]
+async fn a_body_over_the_limit_without_or_with_a_lying_length_is_cut_off() {
+    let payload = event_payload("invoice.paid", 5000);
+    let (status, _, _) = through(
+        layer().body_limit(4096),
+        signed_request(&payload, Chunks::split(&payload, 512)),
+    )
+    .await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+
+    let mut request = signed_request(&payload, Chunks::split(&payload, 512));
+    request
+        .headers_mut()
+        .insert(CONTENT_LENGTH, "100".parse().unwrap());
+    let (status, _, _) = through(layer().body_limit(4096), request).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+
+    // Exactly at the limit is fine.
+    let (status, _, _) = through(
+        layer().body_limit(payload.len()),
+        signed_request(&payload, Chunks::split(&payload, 512)),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_body_stream_error_is_a_rejection_not_a_panic() {
+    let payload = event_payload("invoice.paid", 2000);
+    let body = Chunks::split(&payload[..1000], 100).then_error();
+    let (status, body, error) = through(layer(), signed_request(&payload, body)).await;
+    let error = error.unwrap();
+    assert_eq!(
+        (status, error.kind()),
+        (StatusCode::BAD_REQUEST, &ErrorKind::BodyRead)
+    );
+    assert!(body.starts_with("body_read"));
+    assert!(std::error::Error::source(&error)
+        .unwrap()
+        .to_string()
+        .contains("peer went away"));
+}
+
+#[tokio::test]
+async fn repeated_signature_headers_are_refused() {
+    let payload = event_payload("invoice.paid", 300);
+    let mut request = signed_request(&payload, Full::new(payload.clone()));
+    request
+        .headers_mut()
+        .append(STRIPE_SIGNATURE, sign(&payload).parse().unwrap());
+    let (status, _, error) = through(layer(), request).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        error.unwrap().kind(),
+        &ErrorKind::MalformedHeader(MalformedHeader::Repeated)
+    );
+}
+
+#[tokio::test]
+async fn verify_only_mode_inserts_the_payload_and_skips_the_envelope() {
+    let payload = Bytes::from_static(b"not even json, but signed");
+    let (mut service, mut handle) = mock::spawn_layer::<_, Response<Full<Bytes>>, _>(layer().verify_only());
+    assert_ready_ok!(service.poll_ready::<Request<Full<Bytes>>>());
+    let mut response = task::spawn(service.call(signed_request(&payload, Full::new(payload.clone()))));
+    assert_pending!(response.poll());
+    let (request, send) = handle.next_request().await.unwrap();
+    assert!(request.extensions().get::<Event>().is_none());
+    assert_eq!(
+        request.extensions().get::<VerifiedPayload>().unwrap().bytes(),
+        &payload
+    );
+    assert!(request.extensions().get::<Verified>().is_some());
+    send.send_response(Response::new(Full::default()));
+    assert_ready_ok!(response.poll());
+}
+
+#[tokio::test]
+async fn rotation_and_custom_rejection() {
+    let old = SigningSecret::new("whsec_old_secret")
+        .unwrap()
+        .with_label("previous");
+    let layer = StripeSignatureLayer::new(SigningSecrets::new(secret()).and(old.clone()))
+        .clock(|| NOW)
+        .tolerance(Duration::from_secs(60));
+    let payload = event_payload("invoice.paid", 300);
+    let header = format!("t={NOW},v1={}", compute_signature(&payload, &old, NOW));
+    let service = tower::ServiceBuilder::new().layer(layer.clone()).service_fn(
+        |request: Request<VerifiedBody>| async move {
+            let label = request
+                .extensions()
+                .get::<Verified>()
+                .unwrap()
+                .secret_label()
+                .unwrap_or("")
+                .to_owned();
+            Ok::<_, std::convert::Infallible>(Response::new(Full::new(Bytes::from(label))))
+        },
+    );
+    let request = Request::post("/")
+        .header(STRIPE_SIGNATURE, header)
+        .body(Full::new(payload.clone()))
+        .unwrap();
+    let response = service.oneshot(request).await.unwrap();
+    assert_eq!(body_string(response.into_body()).await, "previous");
+
+    let custom = layer.with_rejection_response(|error: &Error| {
+        let mut response = Response::new(Bytes::from(format!("{{\"error\":\"{}\"}}", error.code())));
+        *response.status_mut() = StatusCode::UNAUTHORIZED;
+        response
+    });
+    let service = tower::ServiceBuilder::new()
+        .layer(custom)
+        .service_fn(|_: Request<VerifiedBody>| async {
+            Ok::<_, std::convert::Infallible>(Response::new(Full::<Bytes>::default()))
+        });
+    let response = service
+        .oneshot(Request::post("/").body(Full::new(payload)).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        response.extensions().get::<Error>().unwrap().kind(),
+        &ErrorKind::MissingHeader
+    );
+    assert_eq!(
+        body_string(response.into_body()).await,
+        r#"{"error":"missing_header"}"#
+    );
+}
