@@ -35,9 +35,25 @@ use crate::error::{Error, ErrorKind};
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SignatureHeader<'a> {
     raw: &'a [u8],
-    timestamp: i128,
-    signature_count: usize,
+    parsed: Parsed,
 }
+
+/// What parsing found, as positions in the header: lets the layer parse before reading the body and
+/// reassemble the header afterwards without parsing it again.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Parsed {
+    timestamp: i128,
+    /// The normalized digits of `t` (no sign, no leading zeros) are `raw[digits.0..digits.1]`.
+    digits: (usize, usize),
+    signature_count: usize,
+    /// Where the first [`KEPT`] `v1` values are, so that matching does not split the header again.
+    kept: [(u32, u32); KEPT],
+    /// Where to resume looking for `v1` items after the kept ones.
+    resume: usize,
+}
+
+/// How many `v1` positions a parse keeps: Stripe sends one, or two during a secret rotation.
+const KEPT: usize = 4;
 
 impl<'a> SignatureHeader<'a> {
     /// Parses a header value.
@@ -61,29 +77,51 @@ impl<'a> SignatureHeader<'a> {
         }
         let mut timestamp = None;
         let mut signature_count = 0;
-        for (key, value) in items(raw) {
+        let mut kept = [(0, 0); KEPT];
+        let mut resume = raw.len();
+        let mut items = items(raw);
+        while let Some((key, value)) = items.next() {
             match key {
                 b"t" => {
-                    let value = value.ok_or(malformed(MalformedHeader::BareTimestamp))?;
+                    let value = value.ok_or_else(|| malformed(MalformedHeader::BareTimestamp))?;
                     if timestamp.is_none() {
-                        timestamp = Some(parse_timestamp(value)?);
+                        let (value_timestamp, digits) = parse_timestamp(value)?;
+                        // `value` is a subslice of `raw`: its digits' position in `raw`.
+                        let offset = value.as_ptr() as usize - raw.as_ptr() as usize;
+                        timestamp = Some((value_timestamp, (offset + digits.start, offset + digits.end)));
                     }
                 }
                 b"v1" => {
-                    value.ok_or(malformed(MalformedHeader::BareSignature))?;
+                    let value = value.ok_or_else(|| malformed(MalformedHeader::BareSignature))?;
+                    if let Some(slot) = kept.get_mut(signature_count) {
+                        let start = value.as_ptr() as usize - raw.as_ptr() as usize;
+                        // Header values are far below 4 GiB (hyper caps the whole head at 400 KiB).
+                        *slot = (
+                            u32::try_from(start).unwrap_or(u32::MAX),
+                            u32::try_from(value.len()).unwrap_or(0),
+                        );
+                        if signature_count + 1 == KEPT {
+                            resume = items.position(raw);
+                        }
+                    }
                     signature_count += 1;
                 }
                 _ => {}
             }
         }
-        let timestamp = timestamp.ok_or(malformed(MalformedHeader::MissingTimestamp))?;
+        let (timestamp, digits) = timestamp.ok_or_else(|| malformed(MalformedHeader::MissingTimestamp))?;
         if signature_count == 0 {
             return Err(Error::new(ErrorKind::NoV1Signature));
         }
         Ok(Self {
             raw,
-            timestamp,
-            signature_count,
+            parsed: Parsed {
+                timestamp,
+                digits,
+                signature_count,
+                kept,
+                resume,
+            },
         })
     }
 
@@ -92,26 +130,35 @@ impl<'a> SignatureHeader<'a> {
     /// Only a timestamp beyond ±2^63 s (hundreds of billions of years) saturates; such a header verifies
     /// only with the age check disabled or as a far-future timestamp.
     pub fn timestamp(&self) -> i64 {
-        saturate(self.timestamp)
+        saturate(self.parsed.timestamp)
     }
 
-    /// Reassembles a header parsed before (by [`SignatureHeader::parse`] on the same bytes).
-    pub(crate) fn from_checked(raw: &'a [u8], timestamp: i128, signature_count: usize) -> Self {
-        Self {
-            raw,
-            timestamp,
-            signature_count,
-        }
+    /// What [`parse`](Self::parse) found, to [`reassemble`](Self::reassemble) the header later.
+    pub(crate) fn parsed(&self) -> Parsed {
+        self.parsed
+    }
+
+    /// The header [`parse`](Self::parse) returned for `raw`, from what it found then.
+    pub(crate) fn reassemble(raw: &'a [u8], parsed: Parsed) -> Self {
+        Self { raw, parsed }
     }
 
     pub(crate) fn timestamp_exact(&self) -> i128 {
-        self.timestamp
+        self.parsed.timestamp
+    }
+
+    /// The timestamp as the SDKs sign it: `-` for negative values, then the digits without leading zeros.
+    /// Both are slices (of a constant and of the header): nothing is formatted per request.
+    pub(crate) fn signed_timestamp(&self) -> [&'a [u8]; 2] {
+        let sign: &'static [u8] = if self.parsed.timestamp < 0 { b"-" } else { b"" };
+        let (start, end) = self.parsed.digits;
+        [sign, self.raw.get(start..end).unwrap_or_default()]
     }
 
     /// The `v1` values, in header order, exactly as they appear (not validated: a malformed value simply
     /// never matches).
     pub fn signatures(&self) -> impl Iterator<Item = &'a [u8]> + 'a {
-        items(self.raw).filter_map(|(key, value)| if key == b"v1" { value } else { None })
+        signatures(self.raw, self.parsed)
     }
 
     /// How many `v1` values the header carries (at least one).
@@ -122,8 +169,24 @@ impl<'a> SignatureHeader<'a> {
     /// # Ok::<(), tower_stripe_webhook::Error>(())
     /// ```
     pub fn signature_count(&self) -> usize {
-        self.signature_count
+        self.parsed.signature_count
     }
+}
+
+/// The `v1` values: the kept positions, then (past [`KEPT`]) the rest of the header, in order.
+fn signatures(raw: &[u8], parsed: Parsed) -> impl Iterator<Item = &[u8]> {
+    let count = parsed.signature_count;
+    let kept = (0..count.min(KEPT)).map(move |i| {
+        let (start, len) = parsed.kept[i];
+        raw.get(start as usize..start as usize + len as usize)
+            .unwrap_or_default()
+    });
+    let rest = if count > KEPT {
+        raw.get(parsed.resume..).unwrap_or_default()
+    } else {
+        &[]
+    };
+    kept.chain(items(rest).filter_map(|(key, value)| if key == b"v1" { value } else { None }))
 }
 
 pub(crate) fn saturate(value: i128) -> i64 {
@@ -135,12 +198,58 @@ fn malformed(reason: MalformedHeader) -> Error {
 }
 
 /// `(key, value)` for every `,`-separated item; the value runs from the first `=` to the next `=`.
-fn items(raw: &[u8]) -> impl Iterator<Item = (&[u8], Option<&[u8]>)> {
-    raw.split(|&b| b == b',').map(|item| {
-        let mut parts = item.splitn(3, |&b| b == b'=');
-        let key = parts.next().unwrap_or_default();
-        (key, parts.next())
-    })
+///
+/// Splits with `memchr` (SIMD) rather than a byte-by-byte closure: the header is walked once to parse
+/// and once per secret to compare, and a `v1` value is 64 bytes.
+fn items(raw: &[u8]) -> Items<'_> {
+    Items { rest: Some(raw) }
+}
+
+struct Items<'a> {
+    rest: Option<&'a [u8]>,
+}
+
+impl Items<'_> {
+    /// Where the next item starts, as an offset in `raw` (the slice the items come from).
+    fn position(&self, raw: &[u8]) -> usize {
+        self.rest
+            .map_or(raw.len(), |rest| rest.as_ptr() as usize - raw.as_ptr() as usize)
+    }
+}
+
+impl<'a> Iterator for Items<'a> {
+    type Item = (&'a [u8], Option<&'a [u8]>);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let rest = self.rest?;
+        // The key is a byte or two: a plain scan finds its end sooner than a `memchr` call.
+        let Some(key_end) = rest.iter().position(|&b| b == b'=' || b == b',') else {
+            self.rest = None;
+            return Some((rest, None));
+        };
+        let key = &rest[..key_end];
+        if rest[key_end] == b',' {
+            self.rest = Some(&rest[key_end + 1..]);
+            return Some((key, None));
+        }
+        // One search finds the end of the value and, usually, of the item: the next `,` or `=`.
+        let after = &rest[key_end + 1..];
+        Some(match memchr::memchr2(b',', b'=', after) {
+            None => {
+                self.rest = None;
+                (key, Some(after))
+            }
+            Some(end) if after[end] == b',' => {
+                self.rest = Some(&after[end + 1..]);
+                (key, Some(&after[..end]))
+            }
+            Some(end) => {
+                // A second `=` ends the value; the item runs on to the next `,`.
+                self.rest = memchr::memchr(b',', &after[end..]).map(|comma| &after[end + comma + 1..]);
+                (key, Some(&after[..end]))
+            }
+        })
+    }
 }
 
 /// What was wrong with a malformed `Stripe-Signature` header.
@@ -182,30 +291,44 @@ impl fmt::Display for MalformedHeader {
 }
 
 /// Parses the `t` value: whitespace, optional sign, ASCII digits, whitespace; exact in `i128`.
-fn parse_timestamp(value: &[u8]) -> Result<i128, Error> {
-    let mut rest = value;
-    while let Some(len) = leading_whitespace(rest) {
-        rest = &rest[len..];
+///
+/// Returns the value and where its normalized digits (no leading zeros; `0` for zero) lie in `value`.
+fn parse_timestamp(value: &[u8]) -> Result<(i128, std::ops::Range<usize>), Error> {
+    let (mut start, mut end) = (0, value.len());
+    while let Some(len) = leading_whitespace(&value[start..end]) {
+        start += len;
     }
-    while let Some(len) = trailing_whitespace(rest) {
-        rest = &rest[..rest.len() - len];
+    while let Some(len) = trailing_whitespace(&value[start..end]) {
+        end -= len;
     }
-    let (negative, digits) = match rest {
-        [b'-', digits @ ..] => (true, digits),
-        [b'+', digits @ ..] => (false, digits),
-        digits => (false, digits),
-    };
+    let sign = value[start..end].first().copied();
+    let negative = sign == Some(b'-');
+    if matches!(sign, Some(b'-' | b'+')) {
+        start += 1;
+    }
+    let digits = &value[start..end];
     if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
         return Err(malformed(MalformedHeader::InvalidTimestamp));
     }
-    let mut magnitude: i128 = 0;
-    for &digit in digits {
-        magnitude = magnitude
-            .checked_mul(10)
-            .and_then(|m| m.checked_add(i128::from(digit - b'0')))
-            .ok_or(malformed(MalformedHeader::TimestampOutOfRange))?;
-    }
-    Ok(if negative { -magnitude } else { magnitude })
+    let magnitude = if digits.len() <= 19 {
+        // Fast path: 19 digits always fit a u64 (i128 multiplication is a library call per digit).
+        i128::from(digits.iter().fold(0u64, |m, &d| m * 10 + u64::from(d - b'0')))
+    } else {
+        let mut magnitude: i128 = 0;
+        for &digit in digits {
+            magnitude = magnitude
+                .checked_mul(10)
+                .and_then(|m| m.checked_add(i128::from(digit - b'0')))
+                .ok_or_else(|| malformed(MalformedHeader::TimestampOutOfRange))?;
+        }
+        magnitude
+    };
+    let zeros = digits
+        .iter()
+        .take_while(|&&d| d == b'0')
+        .count()
+        .min(digits.len() - 1);
+    Ok((if negative { -magnitude } else { magnitude }, start + zeros..end))
 }
 
 /// Length of the whitespace character at the start of `bytes`, for the characters that both JavaScript's
@@ -238,39 +361,6 @@ fn trailing_whitespace(bytes: &[u8]) -> Option<usize> {
     }
 }
 
-/// The decimal text of a timestamp as the SDKs sign it (normalized: no sign for zero or positives, no
-/// leading zeros), written into a stack buffer.
-pub(crate) struct TimestampText {
-    buf: [u8; 40],
-    start: usize,
-}
-
-impl TimestampText {
-    pub(crate) fn new(value: i128) -> Self {
-        let mut buf = [0; 40];
-        let mut start = buf.len();
-        let mut magnitude = value.unsigned_abs();
-        loop {
-            start -= 1;
-            // `magnitude % 10` is below 10, so the cast cannot truncate.
-            buf[start] = b'0' + (magnitude % 10) as u8;
-            magnitude /= 10;
-            if magnitude == 0 {
-                break;
-            }
-        }
-        if value < 0 {
-            start -= 1;
-            buf[start] = b'-';
-        }
-        Self { buf, start }
-    }
-
-    pub(crate) fn as_bytes(&self) -> &[u8] {
-        &self.buf[self.start..]
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -280,7 +370,18 @@ mod tests {
     }
 
     fn ts(value: &str) -> Result<i128, ErrorKind> {
-        parse_timestamp(value.as_bytes()).map_err(|e| e.kind().clone())
+        parse_timestamp(value.as_bytes())
+            .map(|(value, _)| value)
+            .map_err(|e| e.kind().clone())
+    }
+
+    fn signed(header: &str) -> String {
+        let header = SignatureHeader::parse(header.as_bytes()).unwrap();
+        header
+            .signed_timestamp()
+            .iter()
+            .map(|part| String::from_utf8_lossy(part))
+            .collect()
     }
 
     #[test]
@@ -329,18 +430,22 @@ mod tests {
     }
 
     #[test]
-    fn normalized_text_is_what_the_sdks_sign() {
-        for (value, text) in [(0, "0"), (7, "7"), (-300, "-300"), (1_700_000_000, "1700000000")] {
-            assert_eq!(TimestampText::new(value).as_bytes(), text.as_bytes());
+    fn the_signed_text_is_the_normalized_integer() {
+        for (t, text) in [
+            ("0", "0"),
+            ("000", "0"),
+            ("-0", "0"),
+            ("+007", "7"),
+            (" -300\t", "-300"),
+            ("-0010", "-10"),
+            ("\u{3000}1700000000\u{85}", "1700000000"),
+            (
+                "170141183460469231731687303715884105727",
+                "170141183460469231731687303715884105727",
+            ),
+        ] {
+            assert_eq!(signed(&format!("x=1,t={t},v1=a")), text, "{t:?}");
         }
-        assert_eq!(
-            TimestampText::new(i128::MIN).as_bytes(),
-            b"-170141183460469231731687303715884105728"
-        );
-        assert_eq!(
-            TimestampText::new(i128::MAX).as_bytes(),
-            b"170141183460469231731687303715884105727"
-        );
     }
 
     #[test]
@@ -366,6 +471,27 @@ mod tests {
         assert_eq!(kind(b"t=1,v0=abc"), ErrorKind::NoV1Signature);
         assert_eq!(kind(b"t=1, v1=abc"), ErrorKind::NoV1Signature);
         assert_eq!(kind(b","), m(MissingTimestamp));
+    }
+
+    #[test]
+    fn signatures_beyond_the_kept_ones_are_found_in_order() {
+        let header = b"v1=a,t=1,v1=b,v0=x,v1=c,junk,v1=d,v1=e=f,v1=,v1=g";
+        let parsed = SignatureHeader::parse(header).unwrap();
+        let all: Vec<_> = parsed.signatures().collect();
+        assert_eq!(all, [&b"a"[..], b"b", b"c", b"d", b"e", b"", b"g"]);
+        assert_eq!(parsed.signature_count(), 7);
+        let reassembled = SignatureHeader::reassemble(header, parsed.parsed());
+        assert_eq!(reassembled.signatures().collect::<Vec<_>>(), all);
+        for n in 0..=5 {
+            let header: String = std::iter::once("t=1".to_owned())
+                .chain((0..n).map(|i| format!("v1={i}")))
+                .collect::<Vec<_>>()
+                .join(",");
+            match SignatureHeader::parse(header.as_bytes()) {
+                Ok(parsed) => assert_eq!(parsed.signatures().count(), n),
+                Err(_) => assert_eq!(n, 0),
+            }
+        }
     }
 
     #[test]

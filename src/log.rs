@@ -62,13 +62,13 @@ pub(crate) fn rejected(
             .map(|b| format!("{b:02x}"))
             .collect::<String>()
     });
-    let age = header.map(|header| i128::from(verifier.now()) - header.timestamp);
+    let age = header.map(|header| i128::from(verifier.now()) - header.header().timestamp_exact());
     tracing::warn!(
         reason = error.code(),
         body_len = payload.map(<[u8]>::len),
         body_sha256_prefix = digest.as_deref(),
         timestamp_age_secs = age.map(crate::header::saturate),
-        v1_signatures = header.map(|header| header.signatures),
+        v1_signatures = header.map(|header| header.header().signature_count()),
         secrets = verifier.secrets().len(),
         "stripe webhook rejected: {error}"
     );

@@ -14,7 +14,7 @@ use subtle::ConstantTimeEq;
 use crate::{
     error::{Error, ErrorKind},
     event::Event,
-    header::{saturate, MalformedHeader, SignatureHeader, TimestampText},
+    header::{saturate, MalformedHeader, SignatureHeader},
     secret::{SigningSecret, SigningSecrets, HEX},
 };
 
@@ -249,12 +249,12 @@ impl Verifier {
         now: i64,
     ) -> Result<Verified, Error> {
         let timestamp = header.timestamp_exact();
-        let text = TimestampText::new(timestamp);
+        let signed_timestamp = header.signed_timestamp();
 
         let mut non_ascii = false;
         let mut matched = None;
         for (index, secret) in self.secrets.iter().enumerate() {
-            match find_match(secret, header, text.as_bytes(), payload) {
+            match find_match(secret, header, &signed_timestamp, payload) {
                 Outcome::Match => {
                     matched = Some((index, secret));
                     break;
@@ -331,29 +331,54 @@ enum Outcome {
 fn find_match(
     secret: &SigningSecret,
     header: &SignatureHeader<'_>,
-    timestamp: &[u8],
+    timestamp: &[&[u8]],
     payload: &[u8],
 ) -> Outcome {
-    let expected = to_hex(&secret.mac(timestamp, payload));
+    let expected = words(&to_hex(&secret.mac(timestamp, payload)));
     for candidate in header.signatures() {
+        // Only a 64-byte candidate can match (the length is not secret); compared as eight words, in
+        // constant time.
+        if let Ok(candidate) = <&[u8; 64]>::try_from(candidate) {
+            if bool::from(words(candidate)[..].ct_eq(&expected[..])) {
+                return Outcome::Match;
+            }
+        }
+        // A match is ASCII by definition, so only a non-match needs this check.
         if !candidate.is_ascii() {
             return Outcome::NonAscii;
-        }
-        if bool::from(candidate.ct_eq(&expected[..])) {
-            return Outcome::Match;
         }
     }
     Outcome::NoMatch
 }
 
+fn words(hex: &[u8; 64]) -> [u64; 8] {
+    let mut words = [0; 8];
+    for (word, chunk) in words.iter_mut().zip(hex.chunks_exact(8)) {
+        let mut bytes = [0; 8];
+        bytes.copy_from_slice(chunk);
+        *word = u64::from_ne_bytes(bytes);
+    }
+    words
+}
+
 pub(crate) fn to_hex(mac: &[u8; 32]) -> [u8; 64] {
     let mut out = [0; 64];
-    for (pair, byte) in out.chunks_exact_mut(2).zip(mac) {
-        pair[0] = HEX[usize::from(byte >> 4)];
-        pair[1] = HEX[usize::from(byte & 0xf)];
+    for (pair, &byte) in out.chunks_exact_mut(2).zip(mac) {
+        pair.copy_from_slice(&HEX_PAIRS[usize::from(byte)]);
     }
     out
 }
+
+/// The two lowercase hex digits of every byte: one lookup per byte when encoding a MAC.
+const HEX_PAIRS: [[u8; 2]; 256] = {
+    let mut pairs = [[0; 2]; 256];
+    let mut byte = 0;
+    while byte < 256 {
+        pairs[byte] = [HEX[byte >> 4], HEX[byte & 0xf]];
+        byte += 1;
+    }
+    pairs
+};
 
 impl fmt::Debug for Verifier {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -386,3 +386,17 @@ async fn rotation_and_custom_rejection() {
         r#"{"error":"missing_header"}"#
     );
 }
+
+#[test]
+fn realistic_events_have_the_exact_size_and_verify_into_an_event() {
+    for size in [512, 2048, 8192, 65536] {
+        let payload = realistic_event(size);
+        assert_eq!(payload.len(), size);
+        let value: serde_json::Value = serde_json::from_slice(&payload).expect("valid JSON");
+        assert_eq!(value["type"], "invoice.paid");
+        let verifier = tower_stripe_webhook::Verifier::new(secret()).clock(|| NOW);
+        let (event, _) = verifier.verify_event(sign(&payload), payload.clone()).unwrap();
+        let object: serde_json::Value = event.data_object().unwrap();
+        assert_eq!(object, value["data"]["object"]);
+    }
+}

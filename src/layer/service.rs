@@ -15,7 +15,7 @@ use super::{
     layer::{Config, StripeSignatureLayer},
     rejection::{DefaultRejection, RejectionResponse},
 };
-use crate::{verify::signature_header, Error, ErrorKind, SignatureHeader, SigningSecrets};
+use crate::{header::Parsed, verify::signature_header, Error, ErrorKind, SignatureHeader, SigningSecrets};
 
 /// Configuration and per-service state shared by every clone of a [`StripeSignature`].
 #[derive(Debug)]
@@ -113,14 +113,13 @@ impl<S, R> StripeSignature<S, R> {
 /// The parts of the `Stripe-Signature` header checked before the body is read, kept for the verification.
 #[derive(Debug)]
 pub(crate) struct CheckedHeader {
-    pub(crate) value: HeaderValue,
-    pub(crate) timestamp: i128,
-    pub(crate) signatures: usize,
+    value: HeaderValue,
+    parsed: Parsed,
 }
 
 impl CheckedHeader {
     pub(crate) fn header(&self) -> SignatureHeader<'_> {
-        SignatureHeader::from_checked(self.value.as_bytes(), self.timestamp, self.signatures)
+        SignatureHeader::reassemble(self.value.as_bytes(), self.parsed)
     }
 }
 
@@ -140,8 +139,7 @@ fn precheck<B: Body>(config: &Config, parts: &Parts, body: &B) -> Result<Checked
         return Err(Error::new(ErrorKind::PayloadTooLarge { limit }));
     }
     Ok(CheckedHeader {
-        timestamp: header.timestamp_exact(),
-        signatures: header.signature_count(),
+        parsed: header.parsed(),
         value: value.clone(),
     })
 }

@@ -103,3 +103,52 @@ impl Body for Chunks {
         self.exact_size.map(SizeHint::with_exact).unwrap_or_default()
     }
 }
+
+/// A realistic invoice event (nested objects, arrays, numbers, nulls, escapes, Unicode), pretty-printed as
+/// Stripe sends it, exactly `size` bytes long (at least 420): invoice lines while they fit, then a
+/// description padded to the size. Deterministic.
+pub fn realistic_event(size: usize) -> Bytes {
+    let line = |i: usize| {
+        let amount = 1000 + i * 7;
+        format!(
+            ",\n          {{\"id\": \"il_1Q{i:08}\", \"object\": \"line_item\", \"amount\": {amount}, \
+             \"currency\": \"eur\", \"description\": \"1 \\u00d7 Caf\u{e9} cr\u{e8}me \\\"grand\\\"\", \
+             \"metadata\": {{}}, \"period\": {{\"end\": 1803000000, \"start\": 1800400000}}, \"price\": \
+             {{\"id\": \"price_1Q{i:06}\", \"active\": true, \"nickname\": null, \"unit_amount\": {amount}, \
+             \"recurring\": {{\"interval\": \"month\"}}}}, \"proration\": false, \"quantity\": 1, \
+             \"tax_amounts\": [{{\"amount\": 0, \"inclusive\": true}}, {{\"amount\": 12.5, \"inclusive\": false}}]}}"
+        )
+    };
+    let head = format!(
+        "{{\n  \"id\": \"evt_1QBench0000\",\n  \"object\": \"event\",\n  \"api_version\": \"2025-01-27.acacia\",\n  \
+         \"created\": {NOW},\n  \"data\": {{\n    \"object\": {{\n      \"id\": \"in_1QBench\",\n      \
+         \"object\": \"invoice\",\n      \"amount_paid\": 4999,\n      \"lines\": [\n          {{}}"
+    );
+    let tail = "\n      ],\n      \"paid\": true\n    }\n  },\n  \"livemode\": false,\n  \
+                \"pending_webhooks\": 1,\n  \"request\": {\"id\": null, \"idempotency_key\": null},\n  \
+                \"type\": \"invoice.paid\"\n}";
+    let description_open = ",\n      \"description\": \"";
+    let description_close = "\"";
+    let fixed = head.len() + tail.len() + description_open.len() + description_close.len();
+    assert!(size >= fixed, "realistic_event needs at least {fixed} bytes");
+    let mut body = head;
+    let mut i = 0;
+    loop {
+        let next = line(i);
+        if body.len() + next.len() + tail.len() + description_open.len() + description_close.len() > size {
+            break;
+        }
+        body.push_str(&next);
+        i += 1;
+    }
+    let pad = size - body.len() - tail.len() - description_open.len() - description_close.len();
+    body.push_str("\n      ]");
+    // Move the closing of the lines array into the body so the description is an invoice field.
+    let tail = &tail["\n      ]".len()..];
+    body.push_str(description_open);
+    body.extend(std::iter::repeat_n('x', pad));
+    body.push_str(description_close);
+    body.push_str(tail);
+    assert_eq!(body.len(), size);
+    Bytes::from(body)
+}

@@ -1,0 +1,164 @@
+//! Verification speed against its physical floor, one HMAC-SHA256 pass, measured in the same run.
+//!
+//! ```sh
+//! cargo bench --bench verify                 # all groups
+//! cargo bench --bench verify -- verify_event # one group
+//! ```
+//!
+//! Ids (kept stable so runs can be compared): `hmac_baseline/{size}`, `verify/{size}`, `verify_event/{size}`,
+//! `verify_rotation/{size}`, `layer/{size}`, `baseline_service/{size}`. See BENCHMARKS.md for the targets.
+
+#[path = "../tests/support/mod.rs"]
+#[allow(dead_code)]
+mod support;
+
+use std::{
+    convert::Infallible,
+    future::Future,
+    hint::black_box,
+    pin::pin,
+    task::{Context, Poll, Waker},
+};
+
+use bytes::Bytes;
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use hmac::{Hmac, KeyInit, Mac};
+use http::Request;
+use http_body_util::{BodyExt, Full};
+use sha2::Sha256;
+use tower::{Service, ServiceBuilder};
+use tower_stripe_webhook::{
+    SigningSecret, SigningSecrets, StripeSignatureLayer, VerifiedBody, Verifier, STRIPE_SIGNATURE,
+};
+
+const SIZES: [usize; 4] = [512, 2048, 8192, 65536];
+
+fn payloads() -> impl Iterator<Item = (usize, Bytes, String)> {
+    SIZES.into_iter().map(|size| {
+        let payload = support::realistic_event(size);
+        let header = support::sign(&payload);
+        (size, payload, header)
+    })
+}
+
+/// Polls a future that completes without waiting (everything here is in memory) to completion.
+fn run<F: Future>(future: F) -> F::Output {
+    let mut future = pin!(future);
+    let mut cx = Context::from_waker(Waker::noop());
+    loop {
+        if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
+            return output;
+        }
+    }
+}
+
+fn benches(c: &mut Criterion) {
+    let verifier = Verifier::new(support::secret()).clock(|| support::NOW);
+    let old = SigningSecret::new("whsec_previous_secret_for_rotation").unwrap();
+    let rotation = Verifier::new(SigningSecrets::new(old).and(support::secret())).clock(|| support::NOW);
+
+    let mut group = c.benchmark_group("hmac_baseline");
+    let keyed = Hmac::<Sha256>::new_from_slice(support::SECRET.as_bytes()).unwrap();
+    // The floor: only the HMAC itself is measured, the timestamp text is made once.
+    let timestamp = support::NOW.to_string();
+    for (size, payload, _) in payloads() {
+        group.throughput(Throughput::Bytes(payload.len() as u64));
+        group.bench_with_input(BenchmarkId::from_parameter(size), &payload, |b, payload| {
+            b.iter(|| {
+                let mut mac = keyed.clone();
+                mac.update(timestamp.as_bytes());
+                mac.update(b".");
+                mac.update(black_box(payload));
+                mac.finalize().into_bytes()
+            })
+        });
+    }
+    group.finish();
+
+    let mut group = c.benchmark_group("verify");
+    for (size, payload, header) in payloads() {
+        group.throughput(Throughput::Bytes(payload.len() as u64));
+        group.bench_with_input(BenchmarkId::from_parameter(size), &payload, |b, payload| {
+            b.iter(|| {
+                verifier
+                    .verify(black_box(header.as_bytes()), black_box(payload))
+                    .unwrap()
+            })
+        });
+    }
+    group.finish();
+
+    let mut group = c.benchmark_group("verify_event");
+    for (size, payload, header) in payloads() {
+        group.throughput(Throughput::Bytes(payload.len() as u64));
+        group.bench_with_input(BenchmarkId::from_parameter(size), &payload, |b, payload| {
+            b.iter(|| {
+                verifier
+                    .verify_event(black_box(header.as_bytes()), payload.clone())
+                    .unwrap()
+            })
+        });
+    }
+    group.finish();
+
+    let mut group = c.benchmark_group("verify_rotation");
+    for (size, payload, header) in payloads() {
+        group.throughput(Throughput::Bytes(payload.len() as u64));
+        group.bench_with_input(BenchmarkId::from_parameter(size), &payload, |b, payload| {
+            b.iter(|| {
+                let verified = rotation
+                    .verify(black_box(header.as_bytes()), black_box(payload))
+                    .unwrap();
+                assert_eq!(verified.secret_index(), 1);
+                verified
+            })
+        });
+    }
+    group.finish();
+
+    // The same handler alone (collecting the body itself) and behind the layer (which collected it).
+    let handler = |request: Request<VerifiedBody>| async move {
+        Ok::<_, Infallible>(http::Response::new(request.into_body().into_bytes().len()))
+    };
+    let mut layered = ServiceBuilder::new()
+        .layer(StripeSignatureLayer::new(support::secret()).clock(|| support::NOW))
+        .service_fn(handler);
+    let mut baseline = tower::service_fn(|request: Request<Full<Bytes>>| async move {
+        let body = request.into_body().collect().await.unwrap().to_bytes();
+        Ok::<_, Infallible>(http::Response::new(body.len()))
+    });
+    let request = |payload: &Bytes, header: &str| {
+        Request::post("/webhook")
+            .header(STRIPE_SIGNATURE, header)
+            .body(Full::new(payload.clone()))
+            .unwrap()
+    };
+    let mut group = c.benchmark_group("layer");
+    for (size, payload, header) in payloads() {
+        group.throughput(Throughput::Bytes(payload.len() as u64));
+        group.bench_with_input(BenchmarkId::from_parameter(size), &payload, |b, payload| {
+            b.iter(|| {
+                let response = run(async {
+                    std::future::poll_fn(|cx| Service::<Request<Full<Bytes>>>::poll_ready(&mut layered, cx))
+                        .await
+                        .unwrap();
+                    layered.call(request(payload, &header)).await.unwrap()
+                });
+                assert!(response.status().is_success());
+                response
+            })
+        });
+    }
+    group.finish();
+    let mut group = c.benchmark_group("baseline_service");
+    for (size, payload, header) in payloads() {
+        group.throughput(Throughput::Bytes(payload.len() as u64));
+        group.bench_with_input(BenchmarkId::from_parameter(size), &payload, |b, payload| {
+            b.iter(|| run(baseline.call(request(payload, &header))).unwrap())
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches_group, benches);
+criterion_main!(benches_group);
