@@ -9,7 +9,6 @@
 //! `verify_rotation/{size}`, `layer/{size}`, `baseline_service/{size}`. See BENCHMARKS.md for the targets.
 
 #[path = "../tests/support/mod.rs"]
-#[allow(dead_code)]
 mod support;
 
 use std::{
