@@ -199,7 +199,7 @@ fn malformed(reason: MalformedHeader) -> Error {
 
 /// `(key, value)` for every `,`-separated item; the value runs from the first `=` to the next `=`.
 ///
-/// Splits with `memchr` (SIMD) rather than a byte-by-byte closure: the header is walked once to parse
+/// Splits with SIMD byte searches (`crate::search`) rather than a byte-by-byte closure: the header is walked once to parse
 /// and once per secret to compare, and a `v1` value is 64 bytes.
 fn items(raw: &[u8]) -> Items<'_> {
     Items { rest: Some(raw) }
@@ -234,7 +234,7 @@ impl<'a> Iterator for Items<'a> {
         }
         // One search finds the end of the value and, usually, of the item: the next `,` or `=`.
         let after = &rest[key_end + 1..];
-        Some(match memchr::memchr2(b',', b'=', after) {
+        Some(match crate::search::find_either(b',', b'=', after) {
             None => {
                 self.rest = None;
                 (key, Some(after))
@@ -245,7 +245,8 @@ impl<'a> Iterator for Items<'a> {
             }
             Some(end) => {
                 // A second `=` ends the value; the item runs on to the next `,`.
-                self.rest = memchr::memchr(b',', &after[end..]).map(|comma| &after[end + comma + 1..]);
+                self.rest =
+                    crate::search::find_byte(b',', &after[end..]).map(|comma| &after[end + comma + 1..]);
                 (key, Some(&after[..end]))
             }
         })

@@ -10,6 +10,7 @@ mod event;
 mod header;
 mod layer;
 mod log;
+mod search;
 mod secret;
 mod sign;
 mod verify;

@@ -1,12 +1,14 @@
 //! The verified event envelope, parsed once from the payload without copying it.
 
-use std::{borrow::Cow, fmt, ops::Range, sync::Arc};
+mod envelope;
+
+use std::{fmt, ops::Range, sync::Arc};
 
 use bytes::Bytes;
 use serde::Deserialize;
-use serde_json::value::RawValue;
 
 use crate::error::{Error, ErrorKind};
+use envelope::{Created, Malformed};
 
 /// A Stripe snapshot event: the envelope fields, and `data.object` kept as raw JSON.
 ///
@@ -40,62 +42,40 @@ pub struct Event {
 
 struct Inner {
     payload: Bytes,
-    id: Box<str>,
-    event_type: Box<str>,
+    /// The envelope's short strings, one after the other: one allocation for all of them.
+    strings: Box<str>,
+    id: Span,
+    event_type: Span,
+    api_version: Option<Span>,
+    account: Option<Span>,
+    request_id: Option<Span>,
+    idempotency_key: Option<Span>,
     created: i64,
     livemode: bool,
-    api_version: Option<Box<str>>,
-    account: Option<Box<str>>,
     pending_webhooks: Option<u64>,
-    request_id: Option<Box<str>>,
-    idempotency_key: Option<Box<str>>,
     object: Range<usize>,
     previous_attributes: Option<Range<usize>>,
 }
 
-#[derive(Deserialize)]
-struct Envelope<'a> {
-    #[serde(borrow)]
-    id: Option<Cow<'a, str>>,
-    #[serde(borrow)]
-    object: Option<Cow<'a, str>>,
-    #[serde(borrow, rename = "type")]
-    event_type: Option<Cow<'a, str>>,
-    // Raw, so that a thin event (whose `created` is a string) is reported as such.
-    #[serde(borrow)]
-    created: Option<&'a RawValue>,
-    livemode: Option<bool>,
-    #[serde(borrow)]
-    api_version: Option<Cow<'a, str>>,
-    #[serde(borrow)]
-    account: Option<Cow<'a, str>>,
-    pending_webhooks: Option<u64>,
-    #[serde(borrow)]
-    request: Option<Request<'a>>,
-    #[serde(borrow)]
-    data: Option<Data<'a>>,
+/// Where a string is in [`Inner::strings`].
+#[derive(Clone, Copy)]
+struct Span(u32, u32);
+
+/// Collects the envelope's strings into one buffer.
+struct Strings {
+    buffer: String,
 }
 
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum Request<'a> {
-    /// API versions since 2017-05-25: `{"id": "req_...", "idempotency_key": "..."}`.
-    Object {
-        #[serde(borrow)]
-        id: Option<Cow<'a, str>>,
-        #[serde(borrow)]
-        idempotency_key: Option<Cow<'a, str>>,
-    },
-    /// Older API versions: the request id as a string.
-    Id(#[serde(borrow)] Cow<'a, str>),
-}
-
-#[derive(Deserialize)]
-struct Data<'a> {
-    #[serde(borrow)]
-    object: Option<&'a RawValue>,
-    #[serde(borrow)]
-    previous_attributes: Option<&'a RawValue>,
+impl Strings {
+    fn add(&mut self, text: &str) -> Span {
+        let start = self.buffer.len();
+        self.buffer.push_str(text);
+        // Strings come from a verified payload far below 4 GiB (the layer's limit is 1 MiB by default).
+        Span(
+            u32::try_from(start).unwrap_or(0),
+            u32::try_from(self.buffer.len()).unwrap_or(0),
+        )
+    }
 }
 
 impl Event {
@@ -110,76 +90,96 @@ impl Event {
     /// notification (`v2.core.event`), an `object` other than `"event"`, or a required envelope field
     /// (`id`, `type`, `created`, `data.object`) missing.
     pub fn from_verified_payload(payload: Bytes) -> Result<Self, Error> {
-        let envelope: Envelope<'_> = match serde_json::from_slice(&payload) {
-            Ok(envelope) => envelope,
-            Err(error) => {
-                let reason = if error.is_data() && !starts_object(&payload) && is_json(&payload) {
-                    InvalidEvent::NotAnObject
-                } else {
-                    InvalidEvent::Json {
-                        line: error.line(),
-                        column: error.column(),
-                    }
-                };
-                return Err(Error::with_source(ErrorKind::NotAnEvent(reason), error));
-            }
-        };
         let invalid = |reason| Error::new(ErrorKind::NotAnEvent(reason));
-        match envelope.object.as_deref() {
+        let fields = match envelope::read(&payload) {
+            Ok(fields) => fields,
+            Err(Malformed(at)) => return Err(json_error(&payload, at)),
+        };
+        match fields.object.as_deref() {
             Some("event") => {}
             Some("v2.core.event") => return Err(invalid(InvalidEvent::ThinEvent)),
             Some(_) => return Err(invalid(InvalidEvent::NotAnEventObject)),
             None => return Err(invalid(InvalidEvent::MissingField("object"))),
         }
-        let id = envelope.id.ok_or(invalid(InvalidEvent::MissingField("id")))?;
-        let event_type = envelope
+        let id = fields
+            .id
+            .ok_or_else(|| invalid(InvalidEvent::MissingField("id")))?;
+        let event_type = fields
             .event_type
-            .ok_or(invalid(InvalidEvent::MissingField("type")))?;
-        let created = envelope
-            .created
-            .and_then(|raw| raw.get().parse::<i64>().ok())
-            .ok_or(invalid(InvalidEvent::MissingField("created")))?;
-        let data = envelope.data.ok_or(invalid(InvalidEvent::MissingField("data")))?;
-        let object = data
-            .object
-            .filter(|raw| raw.get().starts_with('{'))
-            .ok_or(invalid(InvalidEvent::MissingField("data.object")))?;
-        let object = range_in(&payload, object);
-        let previous_attributes = data
-            .previous_attributes
-            .filter(|raw| raw.get() != "null")
-            .map(|raw| range_in(&payload, raw));
-        let (request_id, idempotency_key) = match envelope.request {
-            Some(Request::Object { id, idempotency_key }) => (id, idempotency_key),
-            Some(Request::Id(id)) => (Some(id), None),
-            None => (None, None),
+            .ok_or_else(|| invalid(InvalidEvent::MissingField("type")))?;
+        let created = match fields.created {
+            Some(Created::Seconds(seconds)) => seconds,
+            _ => return Err(invalid(InvalidEvent::MissingField("created"))),
         };
+        if !fields.data {
+            return Err(invalid(InvalidEvent::MissingField("data")));
+        }
+        let object = fields
+            .data_object
+            .filter(|range| payload.get(range.start) == Some(&b'{'))
+            .ok_or_else(|| invalid(InvalidEvent::MissingField("data.object")))?;
+
+        let capacity = [
+            Some(&id),
+            Some(&event_type),
+            fields.api_version.as_ref(),
+            fields.account.as_ref(),
+            fields.request_id.as_ref(),
+            fields.idempotency_key.as_ref(),
+        ]
+        .into_iter()
+        .flatten()
+        .map(|text| text.len())
+        .sum();
+        let mut strings = Strings {
+            // Sized exactly, so `into_boxed_str` does not reallocate.
+            buffer: String::with_capacity(capacity),
+        };
+        let id = strings.add(&id);
+        let event_type = strings.add(&event_type);
+        let api_version = fields.api_version.as_deref().map(|text| strings.add(text));
+        let account = fields.account.as_deref().map(|text| strings.add(text));
+        let request_id = fields.request_id.as_deref().map(|text| strings.add(text));
+        let idempotency_key = fields.idempotency_key.as_deref().map(|text| strings.add(text));
+        let strings = strings.buffer.into_boxed_str();
         Ok(Self {
             inner: Arc::new(Inner {
-                id: id.into(),
-                event_type: event_type.into(),
+                strings,
+                id,
+                event_type,
+                api_version,
+                account,
+                request_id,
+                idempotency_key,
                 created,
-                livemode: envelope.livemode.unwrap_or(false),
-                api_version: envelope.api_version.map(Into::into),
-                account: envelope.account.map(Into::into),
-                pending_webhooks: envelope.pending_webhooks,
-                request_id: request_id.map(Into::into),
-                idempotency_key: idempotency_key.map(Into::into),
+                livemode: fields.livemode.unwrap_or(false),
+                pending_webhooks: fields.pending_webhooks,
                 object,
-                previous_attributes,
+                previous_attributes: fields.previous_attributes,
                 payload,
             }),
         })
     }
 
+    fn string(&self, span: Span) -> &str {
+        self.inner
+            .strings
+            .get(span.0 as usize..span.1 as usize)
+            .unwrap_or_default()
+    }
+
+    fn optional(&self, span: Option<Span>) -> Option<&str> {
+        span.map(|span| self.string(span))
+    }
+
     /// The event id, `evt_...`. Use it to deduplicate deliveries: Stripe may deliver an event more than once.
     pub fn id(&self) -> &str {
-        &self.inner.id
+        self.string(self.inner.id)
     }
 
     /// The event type, e.g. `"invoice.paid"`. Any string: types added after this crate was written work.
     pub fn event_type(&self) -> &str {
-        &self.inner.event_type
+        self.string(self.inner.event_type)
     }
 
     /// When the event was created, in Unix seconds.
@@ -194,12 +194,12 @@ impl Event {
 
     /// The API version `data.object` was rendered with, if the event carries one.
     pub fn api_version(&self) -> Option<&str> {
-        self.inner.api_version.as_deref()
+        self.optional(self.inner.api_version)
     }
 
     /// For Connect events, the connected account (`acct_...`) the event belongs to.
     pub fn account(&self) -> Option<&str> {
-        self.inner.account.as_deref()
+        self.optional(self.inner.account)
     }
 
     /// How many webhook deliveries of this event were still pending when it was sent.
@@ -210,12 +210,12 @@ impl Event {
     /// The id of the API request that caused the event (`req_...`), if any; older API versions send it as a
     /// plain string, which is accepted too.
     pub fn request_id(&self) -> Option<&str> {
-        self.inner.request_id.as_deref()
+        self.optional(self.inner.request_id)
     }
 
     /// The idempotency key of the API request that caused the event, if any.
     pub fn idempotency_key(&self) -> Option<&str> {
-        self.inner.idempotency_key.as_deref()
+        self.optional(self.inner.idempotency_key)
     }
 
     /// Deserializes `data.object` into the type you name: a struct of just the fields you need, a type from
@@ -313,18 +313,30 @@ impl VerifiedPayload {
     }
 }
 
-/// Where `raw` (borrowed from `payload` by the parser) lies in `payload`.
-fn range_in(payload: &[u8], raw: &RawValue) -> Range<usize> {
-    let start = raw.get().as_ptr() as usize - payload.as_ptr() as usize;
-    start..start + raw.get().len()
-}
-
-fn starts_object(payload: &[u8]) -> bool {
-    payload.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{')
-}
-
-fn is_json(payload: &[u8]) -> bool {
-    serde_json::from_slice::<serde::de::IgnoredAny>(payload).is_ok()
+/// Why a payload the envelope reader refused is not an event: JSON that is not an object, or not JSON
+/// (with serde_json's position, 1-based, for the engineer looking at the payload). Only on this error path
+/// is the payload parsed by serde_json.
+fn json_error(payload: &[u8], at: usize) -> Error {
+    let reason = match serde_json::from_slice::<serde::de::IgnoredAny>(payload) {
+        Ok(_) if payload.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') => {
+            InvalidEvent::NotAnObject
+        }
+        Ok(_) => {
+            // Valid JSON the reader refused: an envelope field of the wrong type. Report where.
+            let before = &payload[..at.min(payload.len())];
+            let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+            let column = before.len() - before.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1) + 1;
+            InvalidEvent::Json { line, column }
+        }
+        Err(error) => {
+            let reason = InvalidEvent::Json {
+                line: error.line(),
+                column: error.column(),
+            };
+            return Error::with_source(ErrorKind::NotAnEvent(reason), error);
+        }
+    };
+    Error::new(ErrorKind::NotAnEvent(reason))
 }
 
 impl fmt::Debug for Event {

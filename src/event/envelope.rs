@@ -1,0 +1,511 @@
+//! Reading the event envelope out of a verified payload in one pass, without copying or decoding
+//! `data.object`.
+//!
+//! Why not `serde_json` with a borrowed `RawValue`: finding `type` (which Stripe writes after `data`) means
+//! walking `data.object`, most of the payload, and serde's validating walk cost as much as the HMAC. Once
+//! the signature has matched, the bytes are Stripe's own, so this reader parses the envelope fields strictly
+//! but skips other values structurally: strings by `memchr2` on quotes and backslashes, objects and arrays
+//! by `memchr3` on quotes and brackets. The typed parse of `data.object` is `serde_json`'s, when a handler
+//! asks for it. The envelope's own fields are validated (UTF-8, no control characters, escapes decoded);
+//! values it does not use, `data.object` included, are validated when someone deserializes them. The
+//! reader never panics and never reads out of bounds: malformed input is an error.
+//!
+//! One fast path, because `data.object` is most of the payload and even a structural walk over it costs
+//! as much as the HMAC on Stripe's densely quoted JSON: Stripe pretty-prints, and JSON forbids raw newlines
+//! inside strings, so every raw `\n` is structural and `data.object` ends at the first line holding only
+//! its key's indentation and `}`, which `memmem` finds at tens of GB/s. That cut is a hint, not a trusted
+//! fact: the read must then go on through every remaining member to the exact end of the payload. For valid
+//! JSON a cut too early or too late leaves the wrong number of unmatched brackets after it, so that read
+//! fails; on any failure the payload is read again with the exact structural skip.
+
+use std::{borrow::Cow, ops::Range};
+
+/// The envelope fields found in a payload: strings borrowed from it (decoded when escaped), positions of
+/// the raw JSON values.
+#[derive(Debug, Default)]
+pub(super) struct Fields<'a> {
+    pub(super) id: Option<Cow<'a, str>>,
+    pub(super) object: Option<Cow<'a, str>>,
+    pub(super) event_type: Option<Cow<'a, str>>,
+    pub(super) created: Option<Created>,
+    pub(super) livemode: Option<bool>,
+    pub(super) api_version: Option<Cow<'a, str>>,
+    pub(super) account: Option<Cow<'a, str>>,
+    pub(super) pending_webhooks: Option<u64>,
+    pub(super) request_id: Option<Cow<'a, str>>,
+    pub(super) idempotency_key: Option<Cow<'a, str>>,
+    pub(super) data: bool,
+    pub(super) data_object: Option<Range<usize>>,
+    pub(super) previous_attributes: Option<Range<usize>>,
+}
+
+/// `created` as an integer, or some other JSON value (a thin event's is a string).
+#[derive(Debug)]
+pub(super) enum Created {
+    Seconds(i64),
+    Other,
+}
+
+/// A string value: borrowed from the payload, or decoded when it holds escapes.
+type Text<'a> = Cow<'a, str>;
+
+/// Where reading stopped, as a byte offset in the payload.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) struct Malformed(pub(super) usize);
+
+type Result<T> = std::result::Result<T, Malformed>;
+
+/// Reads the envelope of `payload`, which must be a JSON object (trailing whitespace allowed).
+pub(super) fn read(payload: &[u8]) -> Result<Fields<'_>> {
+    read_with(payload, true).or_else(|_| read_with(payload, false))
+}
+
+fn read_with(payload: &[u8], indentation_hint: bool) -> Result<Fields<'_>> {
+    let mut reader = Reader {
+        bytes: payload,
+        pos: 0,
+        key_start: 0,
+        indentation_hint,
+    };
+    let mut fields = Fields::default();
+    reader.object(|reader, key| {
+        match key {
+            b"id" => fields.id = reader.text_or_null()?,
+            b"object" => fields.object = reader.text_or_null()?,
+            b"type" => fields.event_type = reader.text_or_null()?,
+            b"api_version" => fields.api_version = reader.text_or_null()?,
+            b"account" => fields.account = reader.text_or_null()?,
+            b"created" => fields.created = reader.created()?,
+            b"livemode" => fields.livemode = reader.bool_or_null()?,
+            b"pending_webhooks" => fields.pending_webhooks = reader.unsigned_or_null()?,
+            b"request" => (fields.request_id, fields.idempotency_key) = reader.request()?,
+            b"data" => {
+                fields.data = reader.peek() == Some(b'{');
+                if fields.data {
+                    reader.object(|reader, key| {
+                        match key {
+                            b"object" => fields.data_object = Some(reader.skip_data_object()?),
+                            b"previous_attributes" => {
+                                let range = reader.skip_value()?;
+                                fields.previous_attributes =
+                                    (&payload[range.clone()] != b"null").then_some(range);
+                            }
+                            _ => {
+                                reader.skip_value()?;
+                            }
+                        }
+                        Ok(())
+                    })?;
+                } else {
+                    reader.skip_value()?;
+                }
+            }
+            _ => {
+                reader.skip_value()?;
+            }
+        }
+        Ok(())
+    })?;
+    reader.whitespace();
+    if reader.pos == payload.len() {
+        Ok(fields)
+    } else {
+        Err(Malformed(reader.pos))
+    }
+}
+
+struct Reader<'a> {
+    bytes: &'a [u8],
+    pos: usize,
+    /// Where the key of the member being read starts (its opening quote).
+    key_start: usize,
+    /// Whether `data.object` may be cut at its indentation (see the module docs).
+    indentation_hint: bool,
+}
+
+impl<'a> Reader<'a> {
+    fn whitespace(&mut self) {
+        while let Some(b' ' | b'\n' | b'\r' | b'\t') = self.bytes.get(self.pos) {
+            self.pos += 1;
+        }
+    }
+
+    /// The next byte after whitespace, not consumed.
+    fn peek(&mut self) -> Option<u8> {
+        self.whitespace();
+        self.bytes.get(self.pos).copied()
+    }
+
+    fn expect(&mut self, byte: u8) -> Result<()> {
+        if self.peek() == Some(byte) {
+            self.pos += 1;
+            Ok(())
+        } else {
+            Err(Malformed(self.pos))
+        }
+    }
+
+    fn malformed<T>(&self) -> Result<T> {
+        Err(Malformed(self.pos))
+    }
+
+    /// Reads an object, calling `member` with each key (escapes decoded) positioned before its value.
+    fn object(&mut self, mut member: impl FnMut(&mut Self, &[u8]) -> Result<()>) -> Result<()> {
+        self.expect(b'{')?;
+        if self.peek() == Some(b'}') {
+            self.pos += 1;
+            return Ok(());
+        }
+        loop {
+            if self.peek() != Some(b'"') {
+                return self.malformed();
+            }
+            self.key_start = self.pos;
+            let key = self.string()?;
+            self.expect(b':')?;
+            self.whitespace();
+            member(self, &key)?;
+            match self.peek() {
+                Some(b',') => self.pos += 1,
+                Some(b'}') => {
+                    self.pos += 1;
+                    return Ok(());
+                }
+                _ => return self.malformed(),
+            }
+        }
+    }
+
+    /// Reads a string at its opening quote: its raw bytes when they hold no escape, else decoded.
+    /// Raw bytes are not checked here (keys are only compared); see [`value_string`](Self::value_string).
+    fn string(&mut self) -> Result<Cow<'a, [u8]>> {
+        let bytes = self.bytes;
+        let open = self.pos;
+        let (end, escapes) = self.skip_string()?;
+        if escapes {
+            // Rare in envelope fields; serde_json decodes escapes (and surrogate pairs) correctly.
+            return serde_json::from_slice::<String>(&bytes[open..end])
+                .map(|text| Cow::Owned(text.into_bytes()))
+                .map_err(|_| Malformed(open));
+        }
+        Ok(Cow::Borrowed(&bytes[open + 1..end - 1]))
+    }
+
+    /// A string value the event returns: UTF-8 and free of raw control characters, as JSON requires.
+    fn value_string(&mut self) -> Result<Cow<'a, str>> {
+        let open = self.pos;
+        match self.string()? {
+            Cow::Borrowed(raw) if raw.iter().all(|&b| b >= 0x20) => std::str::from_utf8(raw)
+                .map(Cow::Borrowed)
+                .map_err(|_| Malformed(open)),
+            Cow::Borrowed(_) => Err(Malformed(open)),
+            // serde_json decoded it into a String: valid, control characters escaped.
+            Cow::Owned(bytes) => String::from_utf8(bytes)
+                .map(Cow::Owned)
+                .map_err(|_| Malformed(open)),
+        }
+    }
+
+    fn text_or_null(&mut self) -> Result<Option<Text<'a>>> {
+        match self.peek() {
+            Some(b'"') => self.value_string().map(Some),
+            Some(b'n') => self.literal(b"null").map(|()| None),
+            _ => self.malformed(),
+        }
+    }
+
+    fn bool_or_null(&mut self) -> Result<Option<bool>> {
+        match self.peek() {
+            Some(b't') => self.literal(b"true").map(|()| Some(true)),
+            Some(b'f') => self.literal(b"false").map(|()| Some(false)),
+            Some(b'n') => self.literal(b"null").map(|()| None),
+            _ => self.malformed(),
+        }
+    }
+
+    fn unsigned_or_null(&mut self) -> Result<Option<u64>> {
+        if self.peek() == Some(b'n') {
+            return self.literal(b"null").map(|()| None);
+        }
+        let start = self.pos;
+        let range = self.skip_number()?;
+        std::str::from_utf8(&self.bytes[range])
+            .ok()
+            .and_then(|text| text.parse().ok())
+            .map(Some)
+            .ok_or(Malformed(start))
+    }
+
+    fn created(&mut self) -> Result<Option<Created>> {
+        match self.peek() {
+            Some(b'-' | b'0'..=b'9') => {
+                let range = self.skip_number()?;
+                let seconds = std::str::from_utf8(&self.bytes[range])
+                    .ok()
+                    .and_then(|text| text.parse().ok());
+                Ok(Some(seconds.map_or(Created::Other, Created::Seconds)))
+            }
+            Some(b'n') => self.literal(b"null").map(|()| None),
+            _ => self.skip_value().map(|_| Some(Created::Other)),
+        }
+    }
+
+    /// `request`: `null`, an id string (API versions before 2017-05-25), or `{"id", "idempotency_key"}`.
+    fn request(&mut self) -> Result<(Option<Text<'a>>, Option<Text<'a>>)> {
+        match self.peek() {
+            Some(b'{') => {
+                let (mut id, mut key) = (None, None);
+                self.object(|reader, name| {
+                    match name {
+                        b"id" => id = reader.text_or_null()?,
+                        b"idempotency_key" => key = reader.text_or_null()?,
+                        _ => {
+                            reader.skip_value()?;
+                        }
+                    }
+                    Ok(())
+                })?;
+                Ok((id, key))
+            }
+            _ => Ok((self.text_or_null()?, None)),
+        }
+    }
+
+    fn literal(&mut self, word: &[u8]) -> Result<()> {
+        if self.bytes[self.pos..].starts_with(word) {
+            self.pos += word.len();
+            Ok(())
+        } else {
+            self.malformed()
+        }
+    }
+
+    /// Skips any value (at its first byte) and returns where it was.
+    fn skip_value(&mut self) -> Result<Range<usize>> {
+        let start = self.pos;
+        match self.peek() {
+            Some(b'"') => {
+                self.skip_string()?;
+            }
+            Some(b'{') => self.skip_container(b'{', b'}')?,
+            Some(b'[') => self.skip_container(b'[', b']')?,
+            Some(b't') => self.literal(b"true")?,
+            Some(b'f') => self.literal(b"false")?,
+            Some(b'n') => self.literal(b"null")?,
+            Some(b'-' | b'0'..=b'9') => {
+                self.skip_number()?;
+            }
+            _ => return self.malformed(),
+        }
+        Ok(start..self.pos)
+    }
+
+    /// Skips `data.object`: at the first line with only its key's indentation and `}` when the hint is on
+    /// and the key starts a line, else structurally.
+    fn skip_data_object(&mut self) -> Result<Range<usize>> {
+        let start = self.pos;
+        if self.indentation_hint && self.bytes.get(start) == Some(&b'{') {
+            let line = self.bytes[..self.key_start].iter().rposition(|&b| b == b'\n');
+            if let Some(newline) = line {
+                let indent = &self.bytes[newline + 1..self.key_start];
+                let mut pattern = [0u8; 64];
+                if indent.len() + 2 <= pattern.len() && indent.iter().all(|&b| b == b' ' || b == b'\t') {
+                    pattern[0] = b'\n';
+                    pattern[1..=indent.len()].copy_from_slice(indent);
+                    pattern[indent.len() + 1] = b'}';
+                    let pattern = &pattern[..indent.len() + 2];
+                    if let Some(found) = crate::search::find_bytes(pattern, &self.bytes[start..]) {
+                        self.pos = start + found + pattern.len();
+                        return Ok(start..self.pos);
+                    }
+                }
+            }
+        }
+        self.skip_value()
+    }
+
+    /// Skips a string at its opening quote; returns the position after the closing quote and whether
+    /// the string holds escapes.
+    fn skip_string(&mut self) -> Result<(usize, bool)> {
+        let mut pos = self.pos + 1;
+        let mut escapes = false;
+        // Keys and envelope values are short: a plain scan of their first bytes beats a `memchr2` call.
+        let short = self.bytes.len().min(pos + 32);
+        while pos < short {
+            match self.bytes[pos] {
+                b'"' => {
+                    self.pos = pos + 1;
+                    return Ok((self.pos, escapes));
+                }
+                b'\\' => {
+                    escapes = true;
+                    pos += 2;
+                }
+                _ => pos += 1,
+            }
+        }
+        loop {
+            match crate::search::find_either(b'"', b'\\', self.bytes.get(pos..).unwrap_or_default()) {
+                Some(found) if self.bytes[pos + found] == b'"' => {
+                    self.pos = pos + found + 1;
+                    return Ok((self.pos, escapes));
+                }
+                // A backslash escapes the next byte, whatever it is.
+                Some(found) => {
+                    escapes = true;
+                    pos += found + 2;
+                }
+                None => return Err(Malformed(self.pos)),
+            }
+        }
+    }
+
+    /// Skips an object or array at its opening bracket, matching brackets of that kind outside strings.
+    ///
+    /// Brackets of the other kind balance inside a valid value, so only one kind is counted, which lets
+    /// a single `memchr3` pass find every byte that matters. A quote inside a string ends it unless an odd
+    /// number of backslashes precede it.
+    fn skip_container(&mut self, open: u8, close: u8) -> Result<()> {
+        let start = self.pos;
+        let mut depth = 0usize;
+        let mut in_string = false;
+        for offset in memchr::memchr3_iter(b'"', open, close, &self.bytes[start..]) {
+            let at = start + offset;
+            let byte = self.bytes[at];
+            if in_string {
+                if byte == b'"' && !self.escaped(at) {
+                    in_string = false;
+                }
+            } else if byte == b'"' {
+                in_string = true;
+            } else if byte == open {
+                depth += 1;
+            } else {
+                depth -= 1;
+                if depth == 0 {
+                    self.pos = at + 1;
+                    return Ok(());
+                }
+            }
+        }
+        Err(Malformed(start))
+    }
+
+    /// Whether the quote at `at` is escaped: an odd number of backslashes right before it.
+    fn escaped(&self, at: usize) -> bool {
+        let backslashes = self.bytes[..at].iter().rev().take_while(|&&b| b == b'\\').count();
+        backslashes % 2 == 1
+    }
+
+    /// Skips a number (`-`, digits, `.`, exponent); returns where it was.
+    fn skip_number(&mut self) -> Result<Range<usize>> {
+        let start = self.pos;
+        if self.bytes.get(self.pos) == Some(&b'-') {
+            self.pos += 1;
+        }
+        let digits = self.pos;
+        while let Some(b'0'..=b'9' | b'.' | b'e' | b'E' | b'+' | b'-') = self.bytes.get(self.pos) {
+            self.pos += 1;
+        }
+        if self.pos == digits || !self.bytes[digits].is_ascii_digit() {
+            return Err(Malformed(start));
+        }
+        Ok(start..self.pos)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn text<'a>(_payload: &[u8], text: &'a Option<Cow<'_, str>>) -> Option<&'a str> {
+        text.as_deref()
+    }
+
+    #[test]
+    fn skips_values_structurally_and_finds_fields_after_them() {
+        let payload = br#" {"data": {"previous_attributes": null, "object": {"a": "}{\"}", "b": [1, {"c": "\\"}, "]"], "d": {}},
+            "x": 1}, "arr": [[{"}": "["}], -1.5e3], "s": "\\\\", "type": "t\u00e9", "created": 17, "livemode": true,
+            "request": {"id": "req_1", "other": [null]}, "pending_webhooks": 0, "id": "evt"} "#;
+        let fields = read(payload).unwrap();
+        let object = fields.data_object.clone().unwrap();
+        assert_eq!(
+            &payload[object],
+            br#"{"a": "}{\"}", "b": [1, {"c": "\\"}, "]"], "d": {}}"#
+        );
+        assert!(fields.previous_attributes.is_none());
+        assert_eq!(text(payload, &fields.event_type), Some("té"));
+        assert_eq!(text(payload, &fields.id), Some("evt"));
+        assert_eq!(text(payload, &fields.request_id), Some("req_1"));
+        assert!(matches!(fields.created, Some(Created::Seconds(17))));
+        assert_eq!((fields.livemode, fields.pending_webhooks), (Some(true), Some(0)));
+    }
+
+    #[test]
+    fn malformed_input_is_an_error_never_a_panic() {
+        for payload in [
+            &b""[..],
+            b"{",
+            b"{\"",
+            b"{\"a\"",
+            b"{\"a\":",
+            b"{\"a\":}",
+            b"{\"a\":1,}",
+            b"{\"a\":1} x",
+            b"[]",
+            b"{\"a\":\"\\",
+            b"{\"a\":\"\\\"}",
+            b"{\"a\":{\"b\":1}",
+            b"{\"a\":[1,2}",
+            b"{\"a\":tru}",
+            b"{\"a\":-}",
+            b"{\"a\":.5}",
+            b"{\"id\":\"\x01\"}",
+            b"{\"id\":\"\xff\"}",
+            b"{\"id\":1}",
+            b"{\"created\":\"x\"",
+            b"{\"data\":{\"object\":}}",
+            b"{a:1}",
+        ] {
+            assert!(read(payload).is_err(), "{:?}", String::from_utf8_lossy(payload));
+        }
+        assert!(read(b"{}").is_ok());
+        assert!(read(b" \n{ } \n").is_ok());
+    }
+
+    #[test]
+    fn the_indentation_hint_is_checked_by_the_rest_of_the_read() {
+        // Pretty-printed: the hint cuts data.object at "\n    }".
+        let pretty = b"{\n  \"data\": {\n    \"object\": {\n      \"a\": {\n        \"b\": 1\n      }\n    },\n    \"previous_attributes\": {\"a\": 2}\n  },\n  \"type\": \"t\"\n}";
+        let fields = read(pretty).unwrap();
+        let object = &pretty[fields.data_object.unwrap()];
+        assert!(object.starts_with(b"{\n      \"a\"") && object.ends_with(b"\n    }"));
+        assert_eq!(&pretty[fields.previous_attributes.unwrap()], b"{\"a\": 2}");
+        // A misleading line inside data.object (a closing brace at the key's indentation that closes
+        // something deeper): the hinted read cannot reach the end consistently, and the exact read wins.
+        let tricky = b"{\n  \"data\": {\n    \"object\": {\"x\": {\"y\": 1\n    }, \"type\": \"fake\"}\n  },\n  \"type\": \"real\"\n}";
+        let fields = read(tricky).unwrap();
+        assert_eq!(text(tricky, &fields.event_type), Some("real"));
+        let object = &tricky[fields.data_object.unwrap()];
+        assert_eq!(object, b"{\"x\": {\"y\": 1\n    }, \"type\": \"fake\"}");
+        // Too late: data.object written on one line, a later line matching the indentation.
+        let late = b"{\n  \"data\": {\n    \"object\": {\"k\": 1}\n  },\n  \"request\": {\n    \"id\": null\n    },\n  \"type\": \"t\"\n}";
+        // (the request's closing line has data.object's indentation: the hint cuts there, the rest of the
+        // read fails, and the exact read finds the real end)
+        let fields = read(late).unwrap();
+        assert_eq!(&late[fields.data_object.unwrap()], b"{\"k\": 1}");
+        assert_eq!(text(late, &fields.event_type), Some("t"));
+        let late = b"{\n  \"data\": {\n    \"object\": {\"k\": 1}\n  },\n  \"x\": [\n    {}\n    ],\n  \"type\": \"t\"\n}";
+        let fields = read(late).unwrap();
+        assert_eq!(&late[fields.data_object.unwrap()], b"{\"k\": 1}");
+    }
+
+    #[test]
+    fn agrees_with_serde_on_where_data_object_is() {
+        let payload = br#"{"data":{"object":{"k":"v \"quoted\" \\ back","n":[1,2,{"x":null}]}},"id":"e"}"#;
+        let fields = read(payload).unwrap();
+        let value: serde_json::Value = serde_json::from_slice(payload).unwrap();
+        let ours: serde_json::Value = serde_json::from_slice(&payload[fields.data_object.unwrap()]).unwrap();
+        assert_eq!(ours, value["data"]["object"]);
+    }
+}
