@@ -3,6 +3,7 @@
 //! ```sh
 //! cargo run --example axum --features axum,tracing                  # serve, print ready-to-paste commands
 //! cargo run --example axum --features axum,tracing -- --self-test   # send itself three requests and exit
+//! cargo run --release --example axum --features axum,tracing -- --quiet [--without-layer]   # for benches/load.sh
 //! STRIPE_WEBHOOK_SECRET=whsec_... PORT=4242 cargo run --example axum --features axum,tracing
 //! ```
 //!
@@ -40,7 +41,13 @@ struct Subscription {
     customer: String,
 }
 
+/// `--quiet`: no output per request (for load tests).
+static QUIET: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 async fn webhook(event: Event, verified: Verified) -> Result<&'static str, (StatusCode, String)> {
+    if QUIET.load(std::sync::atomic::Ordering::Relaxed) {
+        return Ok("ok");
+    }
     let bad_object = |error: serde_json::Error| (StatusCode::UNPROCESSABLE_ENTITY, error.to_string());
     match event.event_type() {
         "invoice.paid" => {
@@ -74,6 +81,20 @@ fn app(secrets: SigningSecrets) -> Router {
         .layer(StripeSignatureLayer::new(secrets))
 }
 
+/// `--without-layer`: the same route, reading the body and verifying nothing (the load test's baseline).
+fn unprotected_app() -> Router {
+    Router::new().route(
+        "/webhook",
+        post(|body: Bytes| async move {
+            if body.is_empty() {
+                "empty"
+            } else {
+                "ok"
+            }
+        }),
+    )
+}
+
 fn sample_event() -> Bytes {
     Bytes::from_static(
         br#"{
@@ -105,11 +126,18 @@ fn demo_secret() -> String {
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let self_test = std::env::args().any(|arg| arg == "--self-test");
+    let quiet = std::env::args().any(|arg| arg == "--quiet");
+    let without_layer = std::env::args().any(|arg| arg == "--without-layer");
+    QUIET.store(quiet, std::sync::atomic::Ordering::Relaxed);
     tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::DEBUG)
+        .with_max_level(if quiet {
+            tracing::Level::WARN
+        } else {
+            tracing::Level::DEBUG
+        })
         .with_target(false)
         .init();
-    let self_test = std::env::args().any(|arg| arg == "--self-test");
 
     let (secrets, signer) = match std::env::var("STRIPE_WEBHOOK_SECRET") {
         Ok(_) => {
@@ -135,7 +163,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let listener = TcpListener::bind(("127.0.0.1", port)).await?;
     let addr = listener.local_addr()?;
-    let server = tokio::spawn(async move { axum::serve(listener, app(secrets)).await });
+    let router = if without_layer {
+        unprotected_app()
+    } else {
+        app(secrets)
+    };
+    let server = tokio::spawn(async move { axum::serve(listener, router).await });
 
     if self_test {
         let outcome = run_self_test(addr, &signer).await;

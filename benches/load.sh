@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# End-to-end load: the axum example with and without StripeSignatureLayer, on 127.0.0.1 only, each loaded
+# with wrk for a fixed time (2 KiB signed event, 32 connections). Prints requests/s for both and the ratio.
+#   bash benches/load.sh            # DURATION=10 CONNECTIONS=32 THREADS=2 by default
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DURATION=${DURATION:-10}
+CONNECTIONS=${CONNECTIONS:-32}
+THREADS=${THREADS:-2}
+SECRET=whsec_load_test_only_not_a_real_secret
+
+if ! command -v wrk >/dev/null 2>&1; then
+  echo "installing wrk (Debian package)" >&2
+  if [ "$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq wrk >/dev/null; else sudo apt-get update -qq && sudo apt-get install -y -qq wrk >/dev/null; fi
+fi
+cargo build -q --release --example axum --features axum,tracing ${LOAD_CARGO_TARGET_DIR:+--target-dir "$LOAD_CARGO_TARGET_DIR"}
+bin=${LOAD_CARGO_TARGET_DIR:-target}/release/examples/axum
+
+
+work=$(mktemp -d)
+servers=()
+cleanup() { for pid in "${servers[@]}"; do kill "$pid" 2>/dev/null || true; done; rm -rf "$work"; }
+trap cleanup EXIT
+
+# A 2 KiB pretty-printed invoice.paid event, signed now (valid for the 300 s tolerance).
+python3 - "$work" "$SECRET" <<'PY'
+import hashlib, hmac, json, sys, time
+work, secret = sys.argv[1], sys.argv[2]
+event = {"id": "evt_load", "object": "event", "api_version": "2025-01-27.acacia", "created": int(time.time()),
+         "data": {"object": {"id": "in_load", "object": "invoice", "amount_paid": 1999, "customer": "cus_load",
+                             "description": ""}},
+         "livemode": False, "pending_webhooks": 1, "request": {"id": None, "idempotency_key": None},
+         "type": "invoice.paid"}
+body = json.dumps(event, indent=2)
+event["data"]["object"]["description"] = "x" * (2048 - len(body))
+body = json.dumps(event, indent=2).encode()
+assert len(body) == 2048, len(body)
+t = int(time.time())
+signature = hmac.new(secret.encode(), f"{t}.".encode() + body, hashlib.sha256).hexdigest()
+open(f"{work}/body.json", "wb").write(body)
+open(f"{work}/post.lua", "w").write(f"""
+wrk.method = "POST"
+wrk.headers["content-type"] = "application/json"
+wrk.headers["stripe-signature"] = "t={t},v1={signature}"
+local f = io.open("{work}/body.json", "rb"); wrk.body = f:read("*a"); f:close()
+""")
+PY
+
+run() {
+  local name=$1 port=$2; shift 2
+  STRIPE_WEBHOOK_SECRET=$SECRET PORT=$port "$bin" --quiet "$@" >"$work/$name.log" 2>&1 &
+  servers+=($!)
+  for _ in $(seq 50); do curl -s -o /dev/null "http://127.0.0.1:$port/" && break; sleep 0.1; done
+  # A request must verify before the run counts.
+  local status
+  status=$(curl -s -o /dev/null -w '%{http_code}' -X POST --data-binary "@$work/body.json" \
+    -H "stripe-signature: $(sed -n 's/.*"stripe-signature"\] = "\(.*\)"/\1/p' "$work/post.lua")" "http://127.0.0.1:$port/webhook")
+  [ "$status" = 200 ] || { echo "$name: warm-up request got $status" >&2; cat "$work/$name.log" >&2; exit 1; }
+  wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" -s "$work/post.lua" "http://127.0.0.1:$port/webhook" >"$work/$name.wrk"
+  if grep -q "Non-2xx" "$work/$name.wrk"; then echo "$name: non-2xx responses" >&2; cat "$work/$name.wrk" >&2; exit 1; fi
+  awk '/Requests\/sec/ {print $2}' "$work/$name.wrk"
+}
+
+without=$(run without-layer 3931 --without-layer)
+with=$(run with-layer 3932)
+echo "2 KiB signed event, $CONNECTIONS connections, $THREADS wrk threads, ${DURATION}s each, 127.0.0.1"
+echo "without the layer: $without requests/s"
+echo "with the layer:    $with requests/s"
+python3 -c "print(f'ratio (with / without): {$with / $without:.2f}')"
