@@ -11,13 +11,7 @@
 #[path = "../tests/support/mod.rs"]
 mod support;
 
-use std::{
-    convert::Infallible,
-    future::Future,
-    hint::black_box,
-    pin::pin,
-    task::{Context, Poll, Waker},
-};
+use std::{convert::Infallible, hint::black_box};
 
 use bytes::Bytes;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
@@ -38,17 +32,6 @@ fn payloads() -> impl Iterator<Item = (usize, Bytes, String)> {
         let header = support::sign(&payload);
         (size, payload, header)
     })
-}
-
-/// Polls a future that completes without waiting (everything here is in memory) to completion.
-fn run<F: Future>(future: F) -> F::Output {
-    let mut future = pin!(future);
-    let mut cx = Context::from_waker(Waker::noop());
-    loop {
-        if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
-            return output;
-        }
-    }
 }
 
 fn benches(c: &mut Criterion) {
@@ -137,7 +120,7 @@ fn benches(c: &mut Criterion) {
         group.throughput(Throughput::Bytes(payload.len() as u64));
         group.bench_with_input(BenchmarkId::from_parameter(size), &payload, |b, payload| {
             b.iter(|| {
-                let response = run(async {
+                let response = support::run(async {
                     std::future::poll_fn(|cx| Service::<Request<Full<Bytes>>>::poll_ready(&mut layered, cx))
                         .await
                         .unwrap();
@@ -153,7 +136,7 @@ fn benches(c: &mut Criterion) {
     for (size, payload, header) in payloads() {
         group.throughput(Throughput::Bytes(payload.len() as u64));
         group.bench_with_input(BenchmarkId::from_parameter(size), &payload, |b, payload| {
-            b.iter(|| run(baseline.call(request(payload, &header))).unwrap())
+            b.iter(|| support::run(baseline.call(request(payload, &header))).unwrap())
         });
     }
     group.finish();

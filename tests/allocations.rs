@@ -6,10 +6,7 @@ mod support;
 use std::{
     alloc::{GlobalAlloc, Layout, System},
     convert::Infallible,
-    future::Future,
-    pin::pin,
     sync::atomic::{AtomicUsize, Ordering},
-    task::{Context, Poll, Waker},
 };
 
 use bytes::Bytes;
@@ -45,17 +42,6 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static ALLOCATOR: Counting = Counting;
 
-/// Polls a future that never waits (everything is in memory) to completion, without a runtime.
-fn run<F: Future>(future: F) -> F::Output {
-    let mut future = pin!(future);
-    let mut cx = Context::from_waker(Waker::noop());
-    loop {
-        if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
-            return output;
-        }
-    }
-}
-
 /// Bytes and allocations of one verified request through the layer (request built beforehand).
 fn measure(size: usize) -> (usize, usize) {
     let payload = support::realistic_event(size);
@@ -74,7 +60,7 @@ fn measure(size: usize) -> (usize, usize) {
     for _ in 0..2 {
         let request = support::signed_request(&payload, Full::new(payload.clone()));
         let (bytes, count) = (BYTES.load(Ordering::SeqCst), COUNT.load(Ordering::SeqCst));
-        let response = run(async {
+        let response = support::run(async {
             std::future::poll_fn(|cx| Service::<Request<Full<Bytes>>>::poll_ready(&mut service, cx)).await?;
             service.call(request).await
         })

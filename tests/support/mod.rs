@@ -3,9 +3,10 @@
 
 use std::{
     collections::VecDeque,
+    future::Future,
     io,
-    pin::Pin,
-    task::{Context, Poll},
+    pin::{pin, Pin},
+    task::{Context, Poll, Waker},
 };
 
 use bytes::Bytes;
@@ -15,6 +16,17 @@ use tower_stripe_webhook::{generate_test_header, SigningSecret, StripeSignatureL
 
 pub const SECRET: &str = "whsec_test_layer_secret_0123456789";
 pub const NOW: i64 = 1_800_000_000;
+
+/// Polls a future that never waits (everything is in memory) to completion, without a runtime.
+pub fn run<F: Future>(future: F) -> F::Output {
+    let mut future = pin!(future);
+    let mut cx = Context::from_waker(Waker::noop());
+    loop {
+        if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
+            return output;
+        }
+    }
+}
 
 pub fn secret() -> SigningSecret {
     SigningSecret::new(SECRET).unwrap()
