@@ -34,69 +34,53 @@ fn payloads() -> impl Iterator<Item = (usize, Bytes, String)> {
     })
 }
 
+/// One criterion group: `routine(payload, header)` at every size, with the payload's throughput.
+fn bench_group<R>(c: &mut Criterion, name: &str, mut routine: impl FnMut(&Bytes, &str) -> R) {
+    let mut group = c.benchmark_group(name);
+    for (size, payload, header) in payloads() {
+        group.throughput(Throughput::Bytes(payload.len() as u64));
+        group.bench_with_input(BenchmarkId::from_parameter(size), &payload, |b, payload| {
+            b.iter(|| routine(payload, &header))
+        });
+    }
+    group.finish();
+}
+
 fn benches(c: &mut Criterion) {
     let verifier = Verifier::new(support::secret()).clock(|| support::NOW);
     let old = SigningSecret::new("whsec_previous_secret_for_rotation").unwrap();
     let rotation = Verifier::new(SigningSecrets::new(old).and(support::secret())).clock(|| support::NOW);
 
-    let mut group = c.benchmark_group("hmac_baseline");
     let keyed = Hmac::<Sha256>::new_from_slice(support::SECRET.as_bytes()).unwrap();
     // The floor: only the HMAC itself is measured, the timestamp text is made once.
     let timestamp = support::NOW.to_string();
-    for (size, payload, _) in payloads() {
-        group.throughput(Throughput::Bytes(payload.len() as u64));
-        group.bench_with_input(BenchmarkId::from_parameter(size), &payload, |b, payload| {
-            b.iter(|| {
-                let mut mac = keyed.clone();
-                mac.update(timestamp.as_bytes());
-                mac.update(b".");
-                mac.update(black_box(payload));
-                mac.finalize().into_bytes()
-            })
-        });
-    }
-    group.finish();
+    bench_group(c, "hmac_baseline", |payload, _| {
+        let mut mac = keyed.clone();
+        mac.update(timestamp.as_bytes());
+        mac.update(b".");
+        mac.update(black_box(payload));
+        mac.finalize().into_bytes()
+    });
 
-    let mut group = c.benchmark_group("verify");
-    for (size, payload, header) in payloads() {
-        group.throughput(Throughput::Bytes(payload.len() as u64));
-        group.bench_with_input(BenchmarkId::from_parameter(size), &payload, |b, payload| {
-            b.iter(|| {
-                verifier
-                    .verify(black_box(header.as_bytes()), black_box(payload))
-                    .unwrap()
-            })
-        });
-    }
-    group.finish();
+    bench_group(c, "verify", |payload, header| {
+        verifier
+            .verify(black_box(header.as_bytes()), black_box(payload))
+            .unwrap()
+    });
 
-    let mut group = c.benchmark_group("verify_event");
-    for (size, payload, header) in payloads() {
-        group.throughput(Throughput::Bytes(payload.len() as u64));
-        group.bench_with_input(BenchmarkId::from_parameter(size), &payload, |b, payload| {
-            b.iter(|| {
-                verifier
-                    .verify_event(black_box(header.as_bytes()), payload.clone())
-                    .unwrap()
-            })
-        });
-    }
-    group.finish();
+    bench_group(c, "verify_event", |payload, header| {
+        verifier
+            .verify_event(black_box(header.as_bytes()), payload.clone())
+            .unwrap()
+    });
 
-    let mut group = c.benchmark_group("verify_rotation");
-    for (size, payload, header) in payloads() {
-        group.throughput(Throughput::Bytes(payload.len() as u64));
-        group.bench_with_input(BenchmarkId::from_parameter(size), &payload, |b, payload| {
-            b.iter(|| {
-                let verified = rotation
-                    .verify(black_box(header.as_bytes()), black_box(payload))
-                    .unwrap();
-                assert_eq!(verified.secret_index(), 1);
-                verified
-            })
-        });
-    }
-    group.finish();
+    bench_group(c, "verify_rotation", |payload, header| {
+        let verified = rotation
+            .verify(black_box(header.as_bytes()), black_box(payload))
+            .unwrap();
+        assert_eq!(verified.secret_index(), 1);
+        verified
+    });
 
     // The same handler alone (collecting the body itself) and behind the layer (which collected it).
     let handler = |request: Request<VerifiedBody>| async move {
@@ -115,31 +99,19 @@ fn benches(c: &mut Criterion) {
             .body(Full::new(payload.clone()))
             .unwrap()
     };
-    let mut group = c.benchmark_group("layer");
-    for (size, payload, header) in payloads() {
-        group.throughput(Throughput::Bytes(payload.len() as u64));
-        group.bench_with_input(BenchmarkId::from_parameter(size), &payload, |b, payload| {
-            b.iter(|| {
-                let response = support::run(async {
-                    std::future::poll_fn(|cx| Service::<Request<Full<Bytes>>>::poll_ready(&mut layered, cx))
-                        .await
-                        .unwrap();
-                    layered.call(request(payload, &header)).await.unwrap()
-                });
-                assert!(response.status().is_success());
-                response
-            })
+    bench_group(c, "layer", |payload, header| {
+        let response = support::run(async {
+            std::future::poll_fn(|cx| Service::<Request<Full<Bytes>>>::poll_ready(&mut layered, cx))
+                .await
+                .unwrap();
+            layered.call(request(payload, header)).await.unwrap()
         });
-    }
-    group.finish();
-    let mut group = c.benchmark_group("baseline_service");
-    for (size, payload, header) in payloads() {
-        group.throughput(Throughput::Bytes(payload.len() as u64));
-        group.bench_with_input(BenchmarkId::from_parameter(size), &payload, |b, payload| {
-            b.iter(|| support::run(baseline.call(request(payload, &header))).unwrap())
-        });
-    }
-    group.finish();
+        assert!(response.status().is_success());
+        response
+    });
+    bench_group(c, "baseline_service", |payload, header| {
+        support::run(baseline.call(request(payload, header))).unwrap()
+    });
 }
 
 criterion_group!(benches_group, benches);
