@@ -43,13 +43,26 @@ where
     (status, body_string(response.into_body()).await, error)
 }
 
+type MockService = mock::Spawn<
+    tower_stripe_webhook::StripeSignature<mock::Mock<Request<VerifiedBody>, Response<Full<Bytes>>>>,
+>;
+type MockHandle = mock::Handle<Request<VerifiedBody>, Response<Full<Bytes>>>;
+type Pending = task::Spawn<<tower_stripe_webhook::StripeSignature<mock::Mock<Request<VerifiedBody>, Response<Full<Bytes>>>> as tower::Service<Request<Full<Bytes>>>>::Future>;
+
+/// `layer` around a tower-test mock, with a signed request for `payload` sent and still pending (the
+/// mock has not answered yet).
+fn call_mock(layer: StripeSignatureLayer, payload: &Bytes) -> (MockService, MockHandle, Pending) {
+    let (mut service, handle) = mock::spawn_layer::<_, Response<Full<Bytes>>, _>(layer);
+    assert_ready_ok!(service.poll_ready::<Request<Full<Bytes>>>());
+    let mut response = task::spawn(service.call(signed_request(payload, Full::new(payload.clone()))));
+    assert_pending!(response.poll());
+    (service, handle, response)
+}
+
 #[tokio::test]
 async fn inner_service_sees_exactly_the_bytes_headers_and_the_verified_event() {
     let payload = event_payload("invoice.paid", 4096);
-    let (mut service, mut handle) = mock::spawn_layer::<_, Response<Full<Bytes>>, _>(layer());
-    assert_ready_ok!(service.poll_ready::<Request<Full<Bytes>>>());
-    let mut response = task::spawn(service.call(signed_request(&payload, Full::new(payload.clone()))));
-    assert_pending!(response.poll());
+    let (_service, mut handle, mut response) = call_mock(layer(), &payload);
 
     let (request, send) = handle.next_request().await.unwrap();
     assert_eq!(request.headers()["x-request-marker"], "kept");
@@ -82,10 +95,7 @@ async fn readiness_and_backpressure_are_propagated() {
 #[tokio::test]
 async fn an_inner_error_passes_through() {
     let payload = event_payload("invoice.paid", 300);
-    let (mut service, mut handle) = mock::spawn_layer::<_, Response<Full<Bytes>>, _>(layer());
-    assert_ready_ok!(service.poll_ready::<Request<Full<Bytes>>>());
-    let mut response = task::spawn(service.call(signed_request(&payload, Full::new(payload.clone()))));
-    assert_pending!(response.poll());
+    let (_service, mut handle, mut response) = call_mock(layer(), &payload);
     let (_, send) = handle.next_request().await.unwrap();
     send.send_error(std::io::Error::other("database down"));
     let error = assert_ready!(response.poll()).unwrap_err();
@@ -318,10 +328,7 @@ async fn repeated_signature_headers_are_refused() {
 #[tokio::test]
 async fn verify_only_mode_inserts_the_payload_and_skips_the_envelope() {
     let payload = Bytes::from_static(b"not even json, but signed");
-    let (mut service, mut handle) = mock::spawn_layer::<_, Response<Full<Bytes>>, _>(layer().verify_only());
-    assert_ready_ok!(service.poll_ready::<Request<Full<Bytes>>>());
-    let mut response = task::spawn(service.call(signed_request(&payload, Full::new(payload.clone()))));
-    assert_pending!(response.poll());
+    let (_service, mut handle, mut response) = call_mock(layer().verify_only(), &payload);
     let (request, send) = handle.next_request().await.unwrap();
     assert!(request.extensions().get::<Event>().is_none());
     assert_eq!(

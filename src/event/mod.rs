@@ -61,21 +61,15 @@ struct Inner {
 #[derive(Clone, Copy)]
 struct Span(u32, u32);
 
-/// Collects the envelope's strings into one buffer.
-struct Strings {
-    buffer: String,
-}
-
-impl Strings {
-    fn add(&mut self, text: &str) -> Span {
-        let start = self.buffer.len();
-        self.buffer.push_str(text);
-        // Strings come from a verified payload far below 4 GiB (the layer's limit is 1 MiB by default).
-        Span(
-            u32::try_from(start).unwrap_or(0),
-            u32::try_from(self.buffer.len()).unwrap_or(0),
-        )
-    }
+/// Appends `text` to `buffer` and returns where it is.
+fn push_span(buffer: &mut String, text: &str) -> Span {
+    let start = buffer.len();
+    buffer.push_str(text);
+    // Strings come from a verified payload far below 4 GiB (the layer's limit is 1 MiB by default).
+    Span(
+        u32::try_from(start).unwrap_or(0),
+        u32::try_from(buffer.len()).unwrap_or(0),
+    )
 }
 
 impl Event {
@@ -119,29 +113,22 @@ impl Event {
             .filter(|range| payload.get(range.start) == Some(&b'{'))
             .ok_or_else(|| invalid(InvalidEvent::MissingField("data.object")))?;
 
-        let capacity = [
-            Some(&id),
-            Some(&event_type),
-            fields.api_version.as_ref(),
-            fields.account.as_ref(),
-            fields.request_id.as_ref(),
-            fields.idempotency_key.as_ref(),
-        ]
-        .into_iter()
-        .flatten()
-        .map(|text| text.len())
-        .sum();
-        let mut strings = Strings {
-            // Sized exactly, so `into_boxed_str` does not reallocate.
-            buffer: String::with_capacity(capacity),
-        };
-        let id = strings.add(&id);
-        let event_type = strings.add(&event_type);
-        let api_version = fields.api_version.as_deref().map(|text| strings.add(text));
-        let account = fields.account.as_deref().map(|text| strings.add(text));
-        let request_id = fields.request_id.as_deref().map(|text| strings.add(text));
-        let idempotency_key = fields.idempotency_key.as_deref().map(|text| strings.add(text));
-        let strings = strings.buffer.into_boxed_str();
+        // The envelope's strings, copied into one exactly sized buffer (`into_boxed_str` then does not
+        // reallocate): one allocation for all of them.
+        let optional = [
+            fields.api_version.as_deref(),
+            fields.account.as_deref(),
+            fields.request_id.as_deref(),
+            fields.idempotency_key.as_deref(),
+        ];
+        let capacity =
+            id.len() + event_type.len() + optional.iter().flatten().map(|text| text.len()).sum::<usize>();
+        let mut buffer = String::with_capacity(capacity);
+        let id = push_span(&mut buffer, &id);
+        let event_type = push_span(&mut buffer, &event_type);
+        let [api_version, account, request_id, idempotency_key] =
+            optional.map(|text| text.map(|text| push_span(&mut buffer, text)));
+        let strings = buffer.into_boxed_str();
         Ok(Self {
             inner: Arc::new(Inner {
                 strings,
@@ -370,7 +357,8 @@ pub enum InvalidEvent {
     ThinEvent,
     /// The payload's `object` is not `"event"`.
     NotAnEventObject,
-    /// A required envelope field is missing (or `null`).
+    /// A required envelope field is missing, `null`, or not of its type (`created` not an integer,
+    /// `data.object` not an object).
     MissingField(&'static str),
 }
 
@@ -387,7 +375,12 @@ impl fmt::Display for InvalidEvent {
                  carry no snapshot and need their own endpoint and handler",
             ),
             Self::NotAnEventObject => f.write_str("its `object` is not \"event\""),
-            Self::MissingField(field) => write!(f, "the envelope field `{field}` is missing"),
+            Self::MissingField(field) => {
+                write!(
+                    f,
+                    "the envelope field `{field}` is missing or not of the expected type"
+                )
+            }
         }
     }
 }

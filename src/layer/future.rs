@@ -71,13 +71,14 @@ where
         parts: Parts,
         inner: S,
         header: CheckedHeader,
+        expected: usize,
         shared: Arc<Shared>,
         rejection: R,
     ) -> Self {
         Self {
             state: State::Buffering {
+                buffer: Buffer::expecting(expected),
                 body,
-                buffer: Buffer::default(),
                 request: Some(Pending { parts, inner, header }),
             },
             shared,
@@ -195,9 +196,15 @@ fn reject<B, R: RejectionResponse>(rejection: &mut R, error: Error) -> Response<
     response
 }
 
-/// The body as it arrives: a body that comes in one chunk is kept as that chunk, without a copy.
+/// The body as it arrives. A body in one chunk is kept as that chunk, without a copy; a body in several
+/// is joined into one allocation of the size it announced (when it did).
+struct Buffer {
+    expected: usize,
+    chunks: Chunks,
+}
+
 #[derive(Default)]
-enum Buffer {
+enum Chunks {
     #[default]
     Empty,
     One(Bytes),
@@ -205,11 +212,18 @@ enum Buffer {
 }
 
 impl Buffer {
+    fn expecting(expected: usize) -> Self {
+        Self {
+            expected,
+            chunks: Chunks::Empty,
+        }
+    }
+
     fn len(&self) -> usize {
-        match self {
-            Self::Empty => 0,
-            Self::One(bytes) => bytes.len(),
-            Self::Many(bytes) => bytes.len(),
+        match &self.chunks {
+            Chunks::Empty => 0,
+            Chunks::One(bytes) => bytes.len(),
+            Chunks::Many(bytes) => bytes.len(),
         }
     }
 
@@ -217,26 +231,26 @@ impl Buffer {
         if chunk.is_empty() {
             return;
         }
-        *self = match std::mem::take(self) {
-            Self::Empty => Self::One(chunk),
-            Self::One(first) => {
-                let mut joined = BytesMut::with_capacity(first.len() + chunk.len());
+        self.chunks = match std::mem::take(&mut self.chunks) {
+            Chunks::Empty => Chunks::One(chunk),
+            Chunks::One(first) => {
+                let mut joined = BytesMut::with_capacity(self.expected.max(first.len() + chunk.len()));
                 joined.extend_from_slice(&first);
                 joined.extend_from_slice(&chunk);
-                Self::Many(joined)
+                Chunks::Many(joined)
             }
-            Self::Many(mut joined) => {
+            Chunks::Many(mut joined) => {
                 joined.extend_from_slice(&chunk);
-                Self::Many(joined)
+                Chunks::Many(joined)
             }
         };
     }
 
     fn take(&mut self) -> Bytes {
-        match std::mem::take(self) {
-            Self::Empty => Bytes::new(),
-            Self::One(bytes) => bytes,
-            Self::Many(bytes) => bytes.freeze(),
+        match std::mem::take(&mut self.chunks) {
+            Chunks::Empty => Bytes::new(),
+            Chunks::One(bytes) => bytes,
+            Chunks::Many(bytes) => bytes.freeze(),
         }
     }
 }

@@ -68,15 +68,7 @@ where
 impl<S> StripeSignature<S> {
     /// Wraps `inner` with Stripe's defaults (see [`StripeSignatureLayer::new`]).
     pub fn new(inner: S, secrets: impl Into<SigningSecrets>) -> Self {
-        Self::from_parts(
-            inner,
-            Arc::new(Shared::new(Config {
-                verifier: crate::Verifier::new(secrets),
-                limit: super::DEFAULT_BODY_LIMIT,
-                verify_only: false,
-            })),
-            DefaultRejection,
-        )
+        tower_layer::Layer::layer(&StripeSignatureLayer::new(secrets), inner)
     }
 
     /// The layer, for use with `ServiceBuilder` or `Router::layer`.
@@ -124,8 +116,8 @@ impl CheckedHeader {
 }
 
 /// What can be refused before reading a byte of the body: a missing or unparseable signature header,
-/// and a declared length over the limit.
-fn precheck<B: Body>(config: &Config, parts: &Parts, body: &B) -> Result<CheckedHeader, Error> {
+/// and a declared length over the limit. Returns the header and the declared length (0 if unknown).
+fn precheck<B: Body>(config: &Config, parts: &Parts, body: &B) -> Result<(CheckedHeader, usize), Error> {
     let value = signature_header(&parts.headers)?;
     let header = SignatureHeader::parse(value.as_bytes())?;
     let declared = parts
@@ -138,10 +130,12 @@ fn precheck<B: Body>(config: &Config, parts: &Parts, body: &B) -> Result<Checked
     if declared > limit {
         return Err(Error::new(ErrorKind::PayloadTooLarge { limit }));
     }
-    Ok(CheckedHeader {
+    let header = CheckedHeader {
         parsed: header.parsed(),
         value: value.clone(),
-    })
+    };
+    // At most the limit (checked above), so it fits.
+    Ok((header, usize::try_from(declared).unwrap_or(0)))
 }
 
 impl<S, R, ReqBody, ResBody> Service<Request<ReqBody>> for StripeSignature<S, R>
@@ -163,13 +157,21 @@ where
         let (parts, body) = request.into_parts();
         let shared = Arc::clone(&self.shared);
         match precheck(&shared.config, &parts, &body) {
-            Ok(header) => {
+            Ok((header, declared)) => {
                 // The service that was polled ready goes into the future; a clone stays for the next
                 // call, which polls it ready first. Cloning in `call` and using the clone would be wrong:
                 // https://docs.rs/tower/latest/tower/trait.Service.html#be-careful-when-cloning-inner-services
                 let clone = self.inner.clone();
                 let inner = std::mem::replace(&mut self.inner, clone);
-                ResponseFuture::buffering(body, parts, inner, header, shared, self.rejection.clone())
+                ResponseFuture::buffering(
+                    body,
+                    parts,
+                    inner,
+                    header,
+                    declared,
+                    shared,
+                    self.rejection.clone(),
+                )
             }
             Err(error) => ResponseFuture::rejected(error, &parts, shared, self.rejection.clone()),
         }
