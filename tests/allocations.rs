@@ -1,5 +1,6 @@
 //! A verified request through the layer, with a one-chunk body, allocates the same number of bytes
-//! whatever the body's size: nothing copies the body. Counted with a global allocator wrapper.
+//! whatever the body's size: nothing copies the body. A body over the limit is cut off with at most the
+//! limit buffered. Counted with a global allocator wrapper.
 
 mod support;
 
@@ -17,26 +18,48 @@ use tower_stripe_webhook::{Event, VerifiedBody};
 
 struct Counting;
 
+/// Bytes allocated and allocations made (never decreasing).
 static BYTES: AtomicUsize = AtomicUsize::new(0);
 static COUNT: AtomicUsize = AtomicUsize::new(0);
+/// Bytes live now, the most live at once, and the largest single allocation.
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+static PEAK: AtomicUsize = AtomicUsize::new(0);
+static LARGEST: AtomicUsize = AtomicUsize::new(0);
+
+fn allocated(size: usize) {
+    BYTES.fetch_add(size, Ordering::Relaxed);
+    COUNT.fetch_add(1, Ordering::Relaxed);
+    let live = LIVE.fetch_add(size, Ordering::Relaxed) + size;
+    PEAK.fetch_max(live, Ordering::Relaxed);
+    LARGEST.fetch_max(size, Ordering::Relaxed);
+}
 
 // SAFETY: forwards every call to the system allocator unchanged; only counts.
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        BYTES.fetch_add(layout.size(), Ordering::Relaxed);
-        COUNT.fetch_add(1, Ordering::Relaxed);
+        allocated(layout.size());
         unsafe { System.alloc(layout) }
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
         unsafe { System.dealloc(ptr, layout) }
     }
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        BYTES.fetch_add(new_size, Ordering::Relaxed);
-        COUNT.fetch_add(1, Ordering::Relaxed);
+        // Counted as a new allocation next to the old one (a copying realloc holds both for a moment).
+        allocated(new_size);
+        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
         unsafe { System.realloc(ptr, layout, new_size) }
     }
+}
+
+/// The counters are global: one measurement at a time (the test harness runs tests in parallel).
+fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    ONE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 #[global_allocator]
@@ -53,11 +76,7 @@ where
     B: http_body::Body,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
-    // The counters are global: one measurement at a time (the test harness runs tests in parallel).
-    static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    let _guard = ONE_AT_A_TIME
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let _guard = one_at_a_time();
     let payload = support::realistic_event(size);
     let mut service = ServiceBuilder::new().layer(support::layer()).service_fn(
         move |request: Request<VerifiedBody>| async move {
@@ -118,4 +137,64 @@ fn a_body_in_many_chunks_that_announces_its_size_is_joined_in_one_allocation() {
         "{extra_bytes} extra bytes"
     );
     assert!(extra_allocations <= 2, "{extra_allocations} extra allocations");
+}
+
+/// A body that never ends and never says its length: 64 KiB chunks of a static buffer (so the body
+/// itself allocates nothing), counting what it hands out.
+struct Endless {
+    sent: std::sync::Arc<AtomicUsize>,
+}
+
+impl http_body::Body for Endless {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Bytes>, Infallible>>> {
+        static CHUNK: [u8; 65536] = [b'x'; 65536];
+        self.sent.fetch_add(CHUNK.len(), Ordering::SeqCst);
+        std::task::Poll::Ready(Some(Ok(http_body::Frame::data(Bytes::from_static(&CHUNK)))))
+    }
+}
+
+#[test]
+fn a_body_over_the_limit_without_a_length_is_cut_off_with_at_most_the_limit_buffered() {
+    let _guard = one_at_a_time();
+    // Not a power of two: a buffer that doubles would overshoot it.
+    let limit = 1_000_000;
+    let mut service = ServiceBuilder::new()
+        .layer(support::layer().body_limit(limit))
+        .service_fn(|_: Request<VerifiedBody>| async {
+            panic!("an endless body is never verified");
+            #[allow(unreachable_code)]
+            Ok::<_, Infallible>(Response::new(()))
+        });
+    let sent = std::sync::Arc::new(AtomicUsize::new(0));
+    let request = support::signed_request(b"{}", Endless { sent: sent.clone() });
+    let baseline = LIVE.load(Ordering::SeqCst);
+    PEAK.store(baseline, Ordering::SeqCst);
+    LARGEST.store(0, Ordering::SeqCst);
+    let response = support::run(async {
+        std::future::poll_fn(|cx| Service::<Request<Endless>>::poll_ready(&mut service, cx)).await?;
+        service.call(request).await
+    })
+    .unwrap();
+    let (peak, largest) = (
+        PEAK.load(Ordering::SeqCst) - baseline,
+        LARGEST.load(Ordering::SeqCst),
+    );
+    let read = sent.load(Ordering::SeqCst);
+    println!(
+        "endless body, limit {limit}: read {read} bytes, largest allocation {largest} bytes, peak live {peak} bytes"
+    );
+    assert_eq!(response.status(), 413);
+    // Reading stops at the first chunk that would cross the limit.
+    assert!(read <= limit + 65536, "read {read}");
+    // The buffer never grows past the limit. While it grows, the old buffer (smaller than the new one)
+    // and the new one coexist for a moment, as counted here (glibc moves large blocks with mremap,
+    // without a copy).
+    assert!(largest <= limit, "largest allocation {largest}");
+    assert!(peak < 2 * limit, "peak {peak}");
 }

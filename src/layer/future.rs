@@ -7,7 +7,7 @@ use std::{
     task::{ready, Context, Poll},
 };
 
-use bytes::{Buf, Bytes, BytesMut};
+use bytes::{Buf, Bytes};
 use http::{request::Parts, Request, Response};
 use http_body::Body;
 use pin_project_lite::pin_project;
@@ -77,7 +77,7 @@ where
     ) -> Self {
         Self {
             state: State::Buffering {
-                buffer: Buffer::expecting(expected),
+                buffer: Buffer::expecting(expected, shared.config.limit),
                 body,
                 request: Some(Pending { parts, inner, header }),
             },
@@ -197,9 +197,11 @@ fn reject<B, R: RejectionResponse>(rejection: &mut R, error: Error) -> Response<
 }
 
 /// The body as it arrives. A body in one chunk is kept as that chunk, without a copy; a body in several
-/// is joined into one allocation of the size it announced (when it did).
+/// is joined into one allocation of the size it announced (when it did), or grown by doubling up to the
+/// limit, never beyond it: the most a request can hold is `limit` bytes of body.
 struct Buffer {
     expected: usize,
+    limit: usize,
     chunks: Chunks,
 }
 
@@ -208,13 +210,16 @@ enum Chunks {
     #[default]
     Empty,
     One(Bytes),
-    Many(BytesMut),
+    /// A `Vec` rather than a `BytesMut`: `reserve_exact` lets growth stop at the limit (a `BytesMut`
+    /// doubles past it), and `Bytes::from(Vec)` takes the allocation over without copying.
+    Many(Vec<u8>),
 }
 
 impl Buffer {
-    fn expecting(expected: usize) -> Self {
+    fn expecting(expected: usize, limit: usize) -> Self {
         Self {
             expected,
+            limit,
             chunks: Chunks::Empty,
         }
     }
@@ -227,6 +232,7 @@ impl Buffer {
         }
     }
 
+    /// Appends a chunk; the caller has checked that the total stays within the limit.
     fn push(&mut self, chunk: Bytes) {
         if chunk.is_empty() {
             return;
@@ -234,12 +240,17 @@ impl Buffer {
         self.chunks = match std::mem::take(&mut self.chunks) {
             Chunks::Empty => Chunks::One(chunk),
             Chunks::One(first) => {
-                let mut joined = BytesMut::with_capacity(self.expected.max(first.len() + chunk.len()));
+                let mut joined = Vec::with_capacity(self.expected.max(first.len() + chunk.len()));
                 joined.extend_from_slice(&first);
                 joined.extend_from_slice(&chunk);
                 Chunks::Many(joined)
             }
             Chunks::Many(mut joined) => {
+                let needed = joined.len() + chunk.len();
+                if needed > joined.capacity() {
+                    let grown = (joined.capacity() * 2).min(self.limit).max(needed);
+                    joined.reserve_exact(grown - joined.len());
+                }
                 joined.extend_from_slice(&chunk);
                 Chunks::Many(joined)
             }
@@ -250,7 +261,7 @@ impl Buffer {
         match std::mem::take(&mut self.chunks) {
             Chunks::Empty => Bytes::new(),
             Chunks::One(bytes) => bytes,
-            Chunks::Many(bytes) => bytes.freeze(),
+            Chunks::Many(bytes) => Bytes::from(bytes),
         }
     }
 }
