@@ -2,52 +2,36 @@
 
 mod support;
 
-use std::{convert::Infallible, net::SocketAddr, time::Duration};
+use std::{convert::Infallible, net::SocketAddr};
 
 use bytes::Bytes;
 use http::{header, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full};
-use hyper_util::{rt::TokioIo, service::TowerToHyperService};
+use hyper_util::rt::TokioIo;
 use support::*;
-use tokio::{
-    io::{AsyncReadExt, AsyncWriteExt},
-    net::{TcpListener, TcpStream},
-    time::timeout,
-};
+use tokio::{net::TcpStream, time::timeout};
 use tower_stripe_webhook::{Event, VerifiedBody, STRIPE_SIGNATURE};
 
 const LIMIT: usize = 64 * 1024;
-const WAIT: Duration = Duration::from_secs(10);
 
 /// Serves the layer around an echo handler on an ephemeral loopback port, for the life of the test.
 async fn serve() -> SocketAddr {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let service = tower::ServiceBuilder::new()
-        .layer(layer().body_limit(LIMIT))
-        .service_fn(|request: Request<VerifiedBody>| async move {
-            let event_type = request
-                .extensions()
-                .get::<Event>()
-                .map(|e| e.event_type().to_owned());
-            let mut response = Response::new(Full::new(request.into_body().into_bytes()));
-            response
-                .headers_mut()
-                .insert("x-event-type", event_type.unwrap_or_default().parse().unwrap());
-            Ok::<_, Infallible>(response)
-        });
-    tokio::spawn(async move {
-        loop {
-            let (stream, _) = listener.accept().await.unwrap();
-            let service = TowerToHyperService::new(service.clone());
-            tokio::spawn(async move {
-                let _ = hyper::server::conn::http1::Builder::new()
-                    .serve_connection(TokioIo::new(stream), service)
-                    .await;
-            });
-        }
-    });
-    addr
+    support::serve(
+        tower::ServiceBuilder::new()
+            .layer(layer().body_limit(LIMIT))
+            .service_fn(|request: Request<VerifiedBody>| async move {
+                let event_type = request
+                    .extensions()
+                    .get::<Event>()
+                    .map(|e| e.event_type().to_owned());
+                let mut response = Response::new(Full::new(request.into_body().into_bytes()));
+                response
+                    .headers_mut()
+                    .insert("x-event-type", event_type.unwrap_or_default().parse().unwrap());
+                Ok::<_, Infallible>(response)
+            }),
+    )
+    .await
 }
 
 /// Sends one request with a real HTTP/1 client and returns status, event type header and body.
@@ -136,38 +120,17 @@ async fn oversize_with_and_without_content_length() {
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
 }
 
-/// Writes a raw HTTP/1.1 request, closes the write half, and reads the whole response.
-async fn raw(addr: SocketAddr, head: String, body: &[u8]) -> String {
-    timeout(WAIT, async {
-        let mut stream = TcpStream::connect(addr).await.unwrap();
-        stream.write_all(head.as_bytes()).await.unwrap();
-        stream.write_all(body).await.unwrap();
-        stream.shutdown().await.unwrap();
-        let mut response = Vec::new();
-        let _ = stream.read_to_end(&mut response).await;
-        String::from_utf8_lossy(&response).into_owned()
-    })
-    .await
-    .expect("the server answered in time")
-}
-
 #[tokio::test]
 async fn content_length_that_lies_in_either_direction() {
     let addr = serve().await;
     let payload = event_payload("invoice.paid", 1000);
-    let head = |length: usize| {
-        format!(
-            "POST /webhook HTTP/1.1\r\nhost: 127.0.0.1\r\nstripe-signature: {}\r\ncontent-length: {length}\r\n\
-             connection: close\r\n\r\n",
-            sign(&payload)
-        )
-    };
+    let head = |length| raw_head(&payload, length);
     // Claims fewer bytes than sent: the server reads only those, and they do not verify.
     let response = raw(addr, head(payload.len() - 10), &payload).await;
     assert!(response.starts_with("HTTP/1.1 400"), "{response}");
     assert!(response.contains("no_matching_signature"), "{response}");
     // Claims more than sent, then the client stops: the body cannot be read.
-    let response = raw(addr, head(payload.len() + 10), &payload).await;
+    let response = raw_then_eof(addr, head(payload.len() + 10), &payload).await;
     assert!(response.starts_with("HTTP/1.1 400"), "{response}");
     assert!(response.contains("body_read"), "{response}");
     // The truth verifies.

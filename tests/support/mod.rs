@@ -5,8 +5,10 @@ use std::{
     collections::VecDeque,
     future::Future,
     io,
+    net::SocketAddr,
     pin::{pin, Pin},
     task::{Context, Poll, Waker},
+    time::Duration,
 };
 
 use bytes::Bytes;
@@ -163,4 +165,72 @@ pub fn realistic_event(size: usize) -> Bytes {
     body.push_str(tail);
     assert_eq!(body.len(), size);
     Bytes::from(body)
+}
+
+/// How long a test waits for a loopback server before it fails.
+pub const WAIT: Duration = Duration::from_secs(10);
+
+/// Serves `service` over HTTP/1 on an ephemeral 127.0.0.1 port, one task per connection (as a hyper
+/// server does), for the life of the test.
+pub async fn serve<S, B>(service: S) -> SocketAddr
+where
+    S: tower::Service<Request<hyper::body::Incoming>, Response = http::Response<B>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    B: Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        loop {
+            let (stream, _) = listener.accept().await.unwrap();
+            let service = hyper_util::service::TowerToHyperService::new(service.clone());
+            tokio::spawn(async move {
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                    .await;
+            });
+        }
+    });
+    addr
+}
+
+/// Writes a raw HTTP/1.1 request and reads the whole response (empty if the server closed the connection
+/// without one). The request should say `connection: close`.
+pub async fn raw(addr: SocketAddr, head: String, body: &[u8]) -> String {
+    raw_exchange(addr, head, body, false).await
+}
+
+/// The same, then closes the write half: a client that stops sending (hyper sees the end of the stream
+/// where it expected more body).
+pub async fn raw_then_eof(addr: SocketAddr, head: String, body: &[u8]) -> String {
+    raw_exchange(addr, head, body, true).await
+}
+
+async fn raw_exchange(addr: SocketAddr, head: String, body: &[u8], eof: bool) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    tokio::time::timeout(WAIT, async {
+        let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+        stream.write_all(head.as_bytes()).await.unwrap();
+        stream.write_all(body).await.unwrap();
+        if eof {
+            stream.shutdown().await.unwrap();
+        }
+        let mut response = Vec::new();
+        let _ = stream.read_to_end(&mut response).await;
+        String::from_utf8_lossy(&response).into_owned()
+    })
+    .await
+    .expect("the server answered in time")
+}
+
+/// The head of a raw signed POST of `payload` to `/webhook`, declaring `length` bytes.
+pub fn raw_head(payload: &[u8], length: usize) -> String {
+    format!(
+        "POST /webhook HTTP/1.1\r\nhost: 127.0.0.1\r\nstripe-signature: {}\r\ncontent-length: {length}\r\n\
+         connection: close\r\n\r\n",
+        sign(payload)
+    )
 }
