@@ -9,6 +9,9 @@
 //!
 //! Serves `POST /webhook` on `127.0.0.1:${PORT:-3000}` with the secret(s) from `STRIPE_WEBHOOK_SECRET`
 //! (one or several, `label=whsec_...`, comma separated), or a generated demo secret when it is unset.
+//! `BODY_LIMIT` sets the body limit in bytes (1 MiB by default). An `x-request-id` request header is
+//! copied onto the response, rejections included, to match a delivery with its log line (and, in
+//! `benches/soak.sh`, each request with its answer).
 
 use std::{
     collections::hash_map::RandomState,
@@ -16,12 +19,17 @@ use std::{
     net::SocketAddr,
 };
 
-use axum::{http::StatusCode, routing::post, Router};
+use axum::{
+    http::{HeaderName, StatusCode},
+    routing::post,
+    Router,
+};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper_util::rt::TokioIo;
 use serde::Deserialize;
 use tokio::net::{TcpListener, TcpStream};
+use tower_http::propagate_header::PropagateHeaderLayer;
 use tower_stripe_webhook::{
     generate_test_header, Event, SigningSecret, SigningSecrets, StripeSignatureLayer, Verified,
     STRIPE_SIGNATURE,
@@ -75,10 +83,12 @@ async fn webhook(event: Event, verified: Verified) -> Result<&'static str, (Stat
     Ok("ok")
 }
 
-fn app(secrets: SigningSecrets) -> Router {
+fn app(secrets: SigningSecrets, body_limit: usize) -> Router {
     Router::new()
         .route("/webhook", post(webhook))
-        .layer(StripeSignatureLayer::new(secrets))
+        .layer(StripeSignatureLayer::new(secrets).body_limit(body_limit))
+        // Outside the verification, so that rejections carry it too.
+        .layer(PropagateHeaderLayer::new(HeaderName::from_static("x-request-id")))
 }
 
 /// `--without-layer`: the same route, reading the body and verifying nothing (the load test's baseline).
@@ -163,10 +173,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let listener = TcpListener::bind(("127.0.0.1", port)).await?;
     let addr = listener.local_addr()?;
+    let body_limit = std::env::var("BODY_LIMIT")
+        .ok()
+        .and_then(|limit| limit.parse().ok())
+        .unwrap_or(tower_stripe_webhook::DEFAULT_BODY_LIMIT);
     let router = if without_layer {
         unprotected_app()
     } else {
-        app(secrets)
+        app(secrets, body_limit)
     };
     let server = tokio::spawn(async move { axum::serve(listener, router).await });
 

@@ -407,3 +407,62 @@ fn realistic_events_have_the_exact_size_and_verify_into_an_event() {
         assert_eq!(object, value["data"]["object"]);
     }
 }
+
+/// A rejection that leaves body bytes unread on an HTTP/1 connection says `Connection: close`: hyper
+/// closes such a connection after the response, and a keep-alive client (Stripe's, a load balancer's)
+/// must not write its next request into it. Where the body was read to its end, or is empty, or the
+/// protocol is HTTP/2, nothing is added.
+#[tokio::test]
+async fn a_rejection_that_leaves_the_body_unread_closes_the_connection() {
+    let payload = event_payload("invoice.paid", 2000);
+    let connection = |layer: StripeSignatureLayer, request: Request<Chunks>| async move {
+        let service =
+            tower::ServiceBuilder::new()
+                .layer(layer)
+                .service_fn(|_: Request<VerifiedBody>| async {
+                    Ok::<_, std::convert::Infallible>(Response::new(Full::new(Bytes::new())))
+                });
+        let response = service.oneshot(request).await.unwrap();
+        (
+            response.status().as_u16(),
+            response
+                .headers()
+                .get(http::header::CONNECTION)
+                .map(|v| v.to_str().unwrap().to_owned()),
+        )
+    };
+    let body = || Chunks::split(&payload, 500);
+    let unsigned = || Request::post("/webhook").body(body()).unwrap();
+    let close = Some("close".to_owned());
+
+    // Refused before reading: unsigned, or declared over the limit.
+    assert_eq!(connection(layer(), unsigned()).await, (400, close.clone()));
+    let mut declared = signed_request(&payload, body());
+    declared
+        .headers_mut()
+        .insert(CONTENT_LENGTH, "2000".parse().unwrap());
+    assert_eq!(
+        connection(layer().body_limit(1000), declared).await,
+        (413, close.clone())
+    );
+    // Cut off while streaming.
+    assert_eq!(
+        connection(layer().body_limit(1000), signed_request(&payload, body())).await,
+        (413, close.clone())
+    );
+    // Read to the end, then refused: the connection stays usable.
+    let tampered = signed_request(&payload, Chunks::split(&payload[1..], 500));
+    assert_eq!(connection(layer(), tampered).await, (400, None));
+    // Nothing to read.
+    let empty = Request::post("/webhook").body(Chunks::new([])).unwrap();
+    assert_eq!(connection(layer(), empty).await, (400, None));
+    // HTTP/2 has no Connection header.
+    let mut h2 = unsigned();
+    *h2.version_mut() = http::Version::HTTP_2;
+    assert_eq!(connection(layer(), h2).await, (400, None));
+    // Accepted: untouched.
+    assert_eq!(
+        connection(layer(), signed_request(&payload, body())).await,
+        (200, None)
+    );
+}

@@ -8,7 +8,7 @@ use std::{
 };
 
 use bytes::{Buf, Bytes};
-use http::{request::Parts, Request, Response};
+use http::{header::CONNECTION, request::Parts, HeaderValue, Request, Response, Version};
 use http_body::Body;
 use pin_project_lite::pin_project;
 use tower_service::Service;
@@ -48,9 +48,10 @@ pin_project! {
             #[pin]
             future: F,
         },
-        /// Refused before reading the body; `error` is taken when polled.
+        /// Refused; `error` is taken when polled. `close` when the body was not read to its end.
         Rejected {
             error: Option<Error>,
+            close: bool,
         },
     }
 }
@@ -86,10 +87,20 @@ where
         }
     }
 
-    pub(crate) fn rejected(error: Error, parts: &Parts, shared: Arc<Shared>, rejection: R) -> Self {
+    /// Refused before reading the body; `unread` when the body has something left to read.
+    pub(crate) fn rejected(
+        error: Error,
+        parts: &Parts,
+        unread: bool,
+        shared: Arc<Shared>,
+        rejection: R,
+    ) -> Self {
         log::rejected_early(&shared, &error, parts);
         Self {
-            state: State::Rejected { error: Some(error) },
+            state: State::Rejected {
+                error: Some(error),
+                close: unread && http1(parts),
+            },
             shared,
             rejection,
         }
@@ -114,9 +125,9 @@ where
                         .poll(cx)
                         .map_ok(|response| response.map(ResponseBody::inner));
                 }
-                StateProj::Rejected { error } => {
+                StateProj::Rejected { error, close } => {
                     let error = error.take().expect("ResponseFuture polled after completion");
-                    return Poll::Ready(Ok(reject(this.rejection, error)));
+                    return Poll::Ready(Ok(reject(this.rejection, error, *close)));
                 }
                 StateProj::Buffering {
                     body,
@@ -132,7 +143,11 @@ where
                                     let error =
                                         Error::new(ErrorKind::PayloadTooLarge { limit: limit as u64 });
                                     log::rejected(this.shared, &error, None, pending_header(request));
-                                    this.state.set(State::Rejected { error: Some(error) });
+                                    let close = request.as_ref().is_some_and(|pending| http1(&pending.parts));
+                                    this.state.set(State::Rejected {
+                                        error: Some(error),
+                                        close,
+                                    });
                                     continue;
                                 }
                                 buffer.push(data.copy_to_bytes(data.remaining()));
@@ -141,7 +156,11 @@ where
                         Some(Err(source)) => {
                             let error = Error::with_boxed_source(ErrorKind::BodyRead, source.into());
                             log::rejected(this.shared, &error, None, pending_header(request));
-                            this.state.set(State::Rejected { error: Some(error) });
+                            let close = request.as_ref().is_some_and(|pending| http1(&pending.parts));
+                            this.state.set(State::Rejected {
+                                error: Some(error),
+                                close,
+                            });
                         }
                         None => {
                             let Pending {
@@ -158,7 +177,11 @@ where
                                 }
                                 Err(error) => {
                                     log::rejected(this.shared, &error, Some(&payload), Some(&header));
-                                    this.state.set(State::Rejected { error: Some(error) });
+                                    // The body was read to its end: the connection can be reused.
+                                    this.state.set(State::Rejected {
+                                        error: Some(error),
+                                        close: false,
+                                    });
                                 }
                             }
                         }
@@ -190,10 +213,28 @@ fn verify(shared: &Shared, header: &CheckedHeader, payload: &Bytes, parts: &mut 
     Ok(())
 }
 
-fn reject<B, R: RejectionResponse>(rejection: &mut R, error: Error) -> Response<ResponseBody<B>> {
+fn reject<B, R: RejectionResponse>(
+    rejection: &mut R,
+    error: Error,
+    close: bool,
+) -> Response<ResponseBody<B>> {
     let mut response = rejection.response(&error).map(ResponseBody::rejection);
+    if close {
+        // The rest of the body is still on the connection, unread: hyper cannot reuse it and closes it
+        // after this response. Saying so lets a keep-alive client open a new connection for its next
+        // request instead of writing it into a closing one (RFC 9112, section 9.6).
+        response
+            .headers_mut()
+            .entry(CONNECTION)
+            .or_insert(HeaderValue::from_static("close"));
+    }
     response.extensions_mut().insert(error);
     response
+}
+
+/// `Connection` is an HTTP/1 header (HTTP/2 and later forbid it).
+fn http1(parts: &Parts) -> bool {
+    parts.version <= Version::HTTP_11
 }
 
 /// The body as it arrives. A body in one chunk is kept as that chunk, without a copy; a body in several

@@ -173,7 +173,13 @@ where
                     self.rejection.clone(),
                 )
             }
-            Err(error) => ResponseFuture::rejected(error, &parts, shared, self.rejection.clone()),
+            Err(error) => ResponseFuture::rejected(
+                error,
+                &parts,
+                !body.is_end_stream(),
+                shared,
+                self.rejection.clone(),
+            ),
         }
     }
 }

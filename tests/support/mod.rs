@@ -113,6 +113,10 @@ impl Body for Chunks {
         Poll::Ready(self.chunks.pop_front().map(|chunk| chunk.map(Frame::data)))
     }
 
+    fn is_end_stream(&self) -> bool {
+        self.chunks.is_empty()
+    }
+
     fn size_hint(&self) -> SizeHint {
         self.exact_size.map(SizeHint::with_exact).unwrap_or_default()
     }
