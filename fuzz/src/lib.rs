@@ -1,9 +1,12 @@
-//! What the fuzz targets share: an independent model of the `Stripe-Signature` grammar and of the
-//! signature check (written the plain, allocating way, with `hmac` used directly), the case format the
-//! targets read, and a body that delivers arbitrary chunks.
+//! The fuzz targets' properties, and what they share: an independent model of the `Stripe-Signature`
+//! grammar and of the signature check (written the plain, allocating way, with `hmac` used directly),
+//! the case format the targets read, and a body that delivers arbitrary chunks.
 //!
 //! The model is the specification the targets hold the crate to; it is deliberately simple so that a
-//! disagreement points at the crate's fast code, not at the model.
+//! disagreement points at the crate's fast code, not at the model. Each target is a function here
+//! (`header_target`, `verify_target`, `envelope_target`, `layer_target`) so that the crate's
+//! `cargo test` replays the regression inputs and the oracle-built seeds through the same properties
+//! (`tests/fuzz_regressions.rs` includes this file).
 
 use std::{
     collections::VecDeque,
@@ -148,7 +151,11 @@ pub fn signature(secret: &str, t: i128, body: &[u8]) -> String {
     let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).expect("any key length");
     mac.update(format!("{t}.").as_bytes());
     mac.update(body);
-    hex::encode(mac.finalize().into_bytes())
+    mac.finalize()
+        .into_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// The verification settings of a case.
@@ -380,5 +387,310 @@ pub fn run<F: Future>(future: F) -> F::Output {
     }
 }
 
-/// The error type of services that never fail.
-pub type Never = Infallible;
+/// The `header` target: the `Stripe-Signature` parser on arbitrary bytes.
+///
+/// Properties: it never panics; it agrees with the model grammar on the verdict, the rejection reason,
+/// the timestamp and every `v1` value in order; and it is deterministic.
+pub fn header_target(data: &[u8]) {
+    let first = check_header(data);
+    // Parsing again gives the same header (the parser keeps no state between calls).
+    let again = SignatureHeader::parse(data).ok();
+    assert_eq!(first.is_some(), again.is_some());
+}
+
+/// The `verify` target: the whole verification with arbitrary secrets, settings, header and body (a
+/// [`Case`]; the header's `#k` markers become real signatures, so accepting paths run too).
+///
+/// Properties: it never panics; the verdict, the rejection reason and the secret that matched are exactly
+/// the model's, which computes the HMAC from scratch and compares `v1` values as plain bytes. So a header
+/// verifies only if it carries the HMAC of this body, at its `t`, under a configured secret, within the
+/// tolerance. What an accepted verification reports (age, timestamp, clock skew) is exact, whatever `t`
+/// and `now` are.
+pub fn verify_target(data: &[u8]) {
+    let Some(case) = Case::parse(data) else { return };
+    let verifier = case.verifier();
+    let got = verifier.verify(&case.header, case.body);
+    let want = verdict(&case.secrets, &case.header, case.body, &case.settings);
+    check_verdict(&got, &want, &case);
+    if let Ok(verified) = &got {
+        let (t, _) = check_header(&case.header).expect("verified, so parsed");
+        let age = i128::from(case.settings.now) - t;
+        let clamp = |v: i128| v.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64;
+        assert_eq!(verified.age(), clamp(age));
+        assert_eq!(verified.timestamp(), clamp(t));
+        let skew = match case.settings.tolerance {
+            Some(tolerance) if -age > i128::from(tolerance) => Some(u64::try_from(-age).unwrap_or(u64::MAX)),
+            _ => None,
+        };
+        assert_eq!(verified.clock_skew(), skew);
+    }
+}
+
+/// serde_json's reading of an envelope, by the crate's documented rule (a JSON object with
+/// `object: "event"`, string `id` and `type`, integer `created`, object `data.object`).
+fn expected_envelope(value: &serde_json::Value) -> Option<serde_json::Value> {
+    use serde_json::Value;
+    let envelope = value.as_object()?;
+    let text = |key: &str| envelope.get(key).and_then(Value::as_str).map(str::to_owned);
+    if text("object").as_deref() != Some("event") {
+        return None;
+    }
+    let request = envelope.get("request");
+    Some(serde_json::json!({
+        "id": text("id")?,
+        "type": text("type")?,
+        "created": envelope.get("created")?.as_i64()?,
+        "livemode": envelope.get("livemode").and_then(Value::as_bool).unwrap_or(false),
+        "api_version": text("api_version"),
+        "account": text("account"),
+        "pending_webhooks": envelope.get("pending_webhooks").and_then(Value::as_u64),
+        "request_id": request.and_then(|r| r.as_str().or_else(|| r.get("id")?.as_str())),
+        "idempotency_key": request.and_then(|r| r.get("idempotency_key")?.as_str()),
+        "object": envelope.get("data")?.get("object").filter(|o| o.is_object())?.clone(),
+        "previous_attributes": envelope.get("data")?.get("previous_attributes").filter(|p| !p.is_null()),
+    }))
+}
+
+/// The `envelope` target: the envelope reader on verified arbitrary bytes. The body is signed and goes
+/// through `Verifier::verify_event`, as the layer does it, so the reader really runs on it.
+///
+/// Properties: it never panics; on a body that is valid JSON it agrees exactly with serde_json (same
+/// verdict on what is an event, same fields, same `data.object` and `previous_attributes`); on any body
+/// it accepts, the raw `data.object` is a slice of the payload starting with `{`, and the event shares
+/// the payload's bytes.
+pub fn envelope_target(data: &[u8]) {
+    use tower_stripe_webhook::{generate_test_header, SigningSecret, Verifier};
+    const NOW: i64 = 1_700_000_000;
+    let secret = SigningSecret::new("whsec_fuzz_envelope").expect("valid");
+    let header = generate_test_header(data, &secret, Some(NOW));
+    let payload = Bytes::copy_from_slice(data);
+    let got = Verifier::new(secret)
+        .clock(|| NOW)
+        .verify_event(&header, payload.clone());
+    let event = match got {
+        Ok((event, _)) => {
+            let raw = event.data_object_raw();
+            assert_eq!(raw.first(), Some(&b'{'));
+            let start = raw.as_ptr() as usize - event.payload().as_ptr() as usize;
+            assert_eq!(&payload[start..start + raw.len()], raw);
+            assert_eq!(event.payload(), &payload);
+            Some(event)
+        }
+        Err(error) => {
+            assert!(matches!(error.kind(), ErrorKind::NotAnEvent(_)), "{error:?}");
+            None
+        }
+    };
+    // Only bodies serde_json can read are compared: inside `data.object` and in fields the envelope does
+    // not use, the reader skips values without validating them (documented), because a verified body is
+    // Stripe's own JSON.
+    let Ok(value) = serde_json::from_slice::<serde_json::Value>(data) else {
+        return;
+    };
+    let want = expected_envelope(&value);
+    let got = event.map(|event| {
+        serde_json::json!({
+            "id": event.id(),
+            "type": event.event_type(),
+            "created": event.created(),
+            "livemode": event.livemode(),
+            "api_version": event.api_version(),
+            "account": event.account(),
+            "pending_webhooks": event.pending_webhooks(),
+            "request_id": event.request_id(),
+            "idempotency_key": event.idempotency_key(),
+            "object": event.data_object::<serde_json::Value>().expect("valid JSON, so data.object is"),
+            "previous_attributes": event
+                .previous_attributes::<serde_json::Value>()
+                .map(|p| p.expect("valid JSON")),
+        })
+    });
+    assert_eq!(got, want, "{:?}", String::from_utf8_lossy(data));
+}
+
+/// What the inner service of the `layer` target saw.
+#[derive(Clone, Debug)]
+struct Received {
+    body: Bytes,
+    event: bool,
+    payload: bool,
+    verified: bool,
+}
+
+/// The inner service of the `layer` target: records what it got in the response's extensions.
+#[derive(Clone)]
+struct Inner;
+
+impl tower_service::Service<http::Request<tower_stripe_webhook::VerifiedBody>> for Inner {
+    type Response = http::Response<Bytes>;
+    type Error = Infallible;
+    type Future = std::future::Ready<Result<http::Response<Bytes>, Infallible>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: http::Request<tower_stripe_webhook::VerifiedBody>) -> Self::Future {
+        use tower_stripe_webhook::{Event, VerifiedPayload};
+        let (parts, body) = request.into_parts();
+        let received = Received {
+            body: body.into_bytes(),
+            event: parts.extensions.get::<Event>().is_some(),
+            payload: parts.extensions.get::<VerifiedPayload>().is_some(),
+            verified: parts.extensions.get::<Verified>().is_some(),
+        };
+        let mut response = http::Response::new(Bytes::new());
+        response.extensions_mut().insert(received);
+        std::future::ready(Ok(response))
+    }
+}
+
+/// xorshift64*: the `layer` target's chunking, from the case's `n`.
+struct Rng(u64);
+
+impl Rng {
+    fn below(&mut self, n: usize) -> usize {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        (self.0.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 33) as usize % n.max(1)
+    }
+}
+
+/// The `layer` target: the verification case of [`verify_target`], sent through the layer with or
+/// without a header, twice, with a `Content-Length` that is right, missing or lying either way, a size
+/// hint, the body cut into arbitrary chunks (empty ones too), a stream error halfway, and a body limit
+/// around the body's length (all from the case's `n` and flags).
+///
+/// Properties: it never panics and always answers; the inner service is called exactly when the
+/// header, the limit, the stream, the signature (as the model computes it) and, unless verify-only, the
+/// envelope all pass, and then it receives exactly the bytes that were sent, with the
+/// `Event`/`VerifiedPayload` and `Verified` in the extensions; otherwise the answer is 413 for the limit
+/// and 400 for everything else, with the reason the model expects attached.
+pub fn layer_target(data: &[u8]) {
+    use http::{header::CONTENT_LENGTH, HeaderValue, Request};
+    use tower_layer::Layer;
+    use tower_service::Service;
+    use tower_stripe_webhook::{Event, StripeSignatureLayer, STRIPE_SIGNATURE};
+
+    let Some(case) = Case::parse(data) else { return };
+    let Ok(header) = HeaderValue::from_bytes(&case.header) else {
+        return;
+    };
+    let body = Bytes::copy_from_slice(case.body);
+    let n = case.n;
+    let limit = (body.len() as i64 + (n & 0xff) as i64 - 128).max(0) as usize;
+    let verify_only = case.flags & 16 != 0;
+
+    // The frames the body delivers: `None` is a stream error.
+    let mut rng = Rng(n >> 8 | 1);
+    let mut frames: Vec<Option<Bytes>> = Vec::new();
+    let mut at = 0;
+    while at < body.len() {
+        let size = rng.below(body.len() / 3 + 2);
+        frames.push(Some(body.slice(at..(at + size).min(body.len()))));
+        at += size;
+    }
+    if n >> 43 & 1 == 1 {
+        frames.insert(frames.len() / 2, None);
+    }
+    let chunks: VecDeque<_> = frames
+        .iter()
+        .map(|frame| {
+            frame
+                .clone()
+                .ok_or_else(|| std::io::Error::other("connection reset"))
+        })
+        .collect();
+    let declared_length = match n >> 40 & 3 {
+        0 => None,
+        1 => Some(body.len() as u64),
+        2 => Some(body.len() as u64 / 2),
+        _ => Some(body.len() as u64 + 1 + (n >> 48)),
+    };
+    let size_hint = (n >> 42 & 1 == 1).then_some(body.len() as u64);
+    let mut request = Request::post("/webhook");
+    if case.flags & 4 == 0 {
+        request = request.header(STRIPE_SIGNATURE, header.clone());
+        if case.flags & 8 != 0 {
+            request = request.header(STRIPE_SIGNATURE, header.clone());
+        }
+    }
+    if let Some(length) = declared_length {
+        request = request.header(CONTENT_LENGTH, length);
+    }
+    let request = request.body(Chunks { chunks, size_hint }).expect("valid request");
+
+    // The layer.
+    let mut layer = StripeSignatureLayer::from_verifier(case.verifier()).body_limit(limit);
+    if verify_only {
+        layer = layer.verify_only();
+    }
+    let mut service = layer.layer(Inner);
+    let response = run(async {
+        std::future::poll_fn(|cx| Service::<Request<Chunks>>::poll_ready(&mut service, cx))
+            .await
+            .expect("infallible");
+        service.call(request).await.expect("infallible")
+    });
+
+    // The model.
+    let want: Result<(), ErrorKind> = (|| {
+        if case.flags & 4 != 0 {
+            return Err(ErrorKind::MissingHeader);
+        }
+        if case.flags & 8 != 0 {
+            return Err(ErrorKind::MalformedHeader(MalformedHeader::Repeated));
+        }
+        if let Err(error) = SignatureHeader::parse(&case.header) {
+            return Err(error.kind().clone());
+        }
+        let too_large = ErrorKind::PayloadTooLarge { limit: limit as u64 };
+        if declared_length
+            .into_iter()
+            .chain(size_hint)
+            .any(|declared| declared > limit as u64)
+        {
+            return Err(too_large);
+        }
+        let mut read = 0;
+        for frame in &frames {
+            match frame {
+                Some(chunk) if read + chunk.len() > limit => return Err(too_large),
+                Some(chunk) => read += chunk.len(),
+                None => return Err(ErrorKind::BodyRead),
+            }
+        }
+        verdict(&case.secrets, &case.header, &body, &case.settings)?;
+        if !verify_only {
+            Event::from_verified_payload(body.clone()).map_err(|error| error.kind().clone())?;
+        }
+        Ok(())
+    })();
+
+    let received = response.extensions().get::<Received>().cloned();
+    let error = response.extensions().get::<Error>();
+    match (&want, received, error) {
+        (Ok(()), Some(received), None) => {
+            assert_eq!(response.status(), 200);
+            assert_eq!(
+                received.body, body,
+                "the inner service gets exactly the bytes sent"
+            );
+            assert!(received.verified);
+            assert_eq!((received.event, received.payload), (!verify_only, verify_only));
+        }
+        (Err(kind), None, Some(error)) => {
+            assert_eq!(error.kind(), kind);
+            let status = if matches!(kind, ErrorKind::PayloadTooLarge { .. }) {
+                413
+            } else {
+                400
+            };
+            assert_eq!(response.status(), status);
+        }
+        (want, received, error) => {
+            panic!("model {want:?}, layer called inner: {received:?}, error {error:?}")
+        }
+    }
+}
