@@ -57,7 +57,7 @@ struct Case {
 fn the_oracle_seeds_hold() {
     let path = std::env::var("STRIPE_ORACLE_VECTORS")
         .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/tests/vectors/oracle-subset.jsonl").into());
-    let mut cases = 0;
+    let (mut cases, mut compared) = (0, 0);
     for line in std::io::BufReader::new(fs::File::open(path).unwrap()).lines() {
         let case: Case = serde_json::from_str(&line.unwrap()).unwrap();
         let body = base64::engine::general_purpose::STANDARD
@@ -87,6 +87,9 @@ fn the_oracle_seeds_hold() {
             seed.extend_from_slice(&body);
             seed
         };
+        if serde_json::from_slice::<serde_json::Value>(&body).is_ok() && fuzz::consistently_laid_out(&body) {
+            compared += 1;
+        }
         fuzz::header_target(header.as_bytes());
         fuzz::envelope_target(&body);
         fuzz::verify_target(&seed(0));
@@ -96,6 +99,8 @@ fn the_oracle_seeds_hold() {
         cases += 1;
     }
     assert!(cases >= 300, "{cases} cases");
+    // The envelope target compares with serde_json on these: most of the oracle's bodies.
+    assert!(compared * 10 >= cases * 8, "{compared} of {cases} bodies compared");
 }
 
 /// Seeds that use the signing markers: the right signature in several positions, next to wrong ones.

@@ -13,10 +13,18 @@
 //! One fast path, because `data.object` is most of the payload and even a structural walk over it costs
 //! as much as the HMAC on Stripe's densely quoted JSON: Stripe pretty-prints, and JSON forbids raw newlines
 //! inside strings, so every raw `\n` is structural and `data.object` ends at the first line holding only
-//! its key's indentation and `}`, which `memmem` finds at tens of GB/s. That cut is a hint, not a trusted
-//! fact: the read must then go on through every remaining member to the exact end of the payload. For valid
-//! JSON a cut too early or too late leaves the wrong number of unmatched brackets after it, so that read
-//! fails; on any failure the payload is read again with the exact structural skip.
+//! its key's indentation and `}`, which `memmem` finds at tens of GB/s. That cut is a hint: the read must
+//! then go on through every remaining member to the exact end of the payload, and on any failure the
+//! payload is read again with the exact structural skip.
+//!
+//! The hint is exact for JSON laid out as serializers write it, Stripe's included: compact (no newline
+//! before the key, so no hint), or with the lines inside every container indented deeper than the line
+//! that opens it and its closing bracket starting a line indented like that one. A hand-indented body that
+//! breaks this can be cut in the wrong place and still be read to its end (fuzzing found one, kept in
+//! `fuzz/regressions/envelope/`): `data_object()` then reports an error, and envelope fields written after
+//! `data` may differ from a full parse. Such a body has to be signed with the endpoint's secret to get
+//! here, and no content of a JSON string can change the layout (a string cannot hold a raw newline), so
+//! only someone holding the secret can produce one.
 
 use std::{borrow::Cow, ops::Range};
 
