@@ -29,19 +29,20 @@
 use std::{borrow::Cow, ops::Range};
 
 /// The envelope fields found in a payload: strings borrowed from it (decoded when escaped), positions of
-/// the raw JSON values.
+/// the raw JSON values. Borrowed strings are checked for control characters but not yet for UTF-8:
+/// `Event` validates them all at once, in the buffer it copies them into.
 #[derive(Debug, Default)]
 pub(super) struct Fields<'a> {
-    pub(super) id: Option<Cow<'a, str>>,
-    pub(super) object: Option<Cow<'a, str>>,
-    pub(super) event_type: Option<Cow<'a, str>>,
+    pub(super) id: Option<Text<'a>>,
+    pub(super) object: Option<Text<'a>>,
+    pub(super) event_type: Option<Text<'a>>,
     pub(super) created: Option<Created>,
     pub(super) livemode: Option<bool>,
-    pub(super) api_version: Option<Cow<'a, str>>,
-    pub(super) account: Option<Cow<'a, str>>,
+    pub(super) api_version: Option<Text<'a>>,
+    pub(super) account: Option<Text<'a>>,
     pub(super) pending_webhooks: Option<u64>,
-    pub(super) request_id: Option<Cow<'a, str>>,
-    pub(super) idempotency_key: Option<Cow<'a, str>>,
+    pub(super) request_id: Option<Text<'a>>,
+    pub(super) idempotency_key: Option<Text<'a>>,
     pub(super) data: bool,
     pub(super) data_object: Option<Range<usize>>,
     pub(super) previous_attributes: Option<Range<usize>>,
@@ -54,8 +55,8 @@ pub(super) enum Created {
     Other,
 }
 
-/// A string value: borrowed from the payload, or decoded when it holds escapes.
-type Text<'a> = Cow<'a, str>;
+/// A string value: borrowed from the payload, or decoded when it holds escapes (then valid UTF-8).
+pub(super) type Text<'a> = Cow<'a, [u8]>;
 
 /// Where reading stopped, as a byte offset in the payload.
 #[derive(Debug, PartialEq, Eq)]
@@ -132,6 +133,28 @@ fn quote_or_backslash(word: u64) -> Option<usize> {
     let zero_byte = |x: u64| x.wrapping_sub(ONES) & !x & HIGHS;
     let found = zero_byte(word ^ (ONES * u64::from(b'"'))) | zero_byte(word ^ (ONES * u64::from(b'\\')));
     (found != 0).then(|| found.trailing_zeros() as usize / 8)
+}
+
+/// An integer written as an optional `-` and decimal digits, if it fits 64 bits as a magnitude (a
+/// fraction or an exponent makes it something else). Digit by digit: `str::parse` would first need a
+/// UTF-8 check.
+fn integer(text: &[u8]) -> Option<i128> {
+    let (negative, digits) = match text.split_first() {
+        Some((b'-', rest)) => (true, rest),
+        _ => (false, text),
+    };
+    if digits.is_empty() {
+        return None;
+    }
+    let mut value: u64 = 0;
+    for &digit in digits {
+        if !digit.is_ascii_digit() {
+            return None;
+        }
+        value = value.checked_mul(10)?.checked_add(u64::from(digit - b'0'))?;
+    }
+    let value = i128::from(value);
+    Some(if negative { -value } else { value })
 }
 
 struct Reader<'a> {
@@ -211,18 +234,14 @@ impl<'a> Reader<'a> {
         Ok(Cow::Borrowed(&bytes[open + 1..end - 1]))
     }
 
-    /// A string value the event returns: UTF-8 and free of raw control characters, as JSON requires.
-    fn value_string(&mut self) -> Result<Cow<'a, str>> {
+    /// A string value the event returns: free of raw control characters, as JSON requires. Its UTF-8 is
+    /// checked by `Event`, once for all the envelope's strings.
+    fn value_string(&mut self) -> Result<Text<'a>> {
         let open = self.pos;
         match self.string()? {
-            Cow::Borrowed(raw) if raw.iter().all(|&b| b >= 0x20) => std::str::from_utf8(raw)
-                .map(Cow::Borrowed)
-                .map_err(|_| Malformed(open)),
-            Cow::Borrowed(_) => Err(Malformed(open)),
-            // serde_json decoded it into a String: valid, control characters escaped.
-            Cow::Owned(bytes) => String::from_utf8(bytes)
-                .map(Cow::Owned)
-                .map_err(|_| Malformed(open)),
+            Cow::Borrowed(raw) if raw.iter().any(|&b| b < 0x20) => Err(Malformed(open)),
+            // serde_json decoded an escaped one: valid UTF-8, control characters escaped.
+            text => Ok(text),
         }
     }
 
@@ -249,9 +268,8 @@ impl<'a> Reader<'a> {
         }
         let start = self.pos;
         let range = self.skip_number()?;
-        std::str::from_utf8(&self.bytes[range])
-            .ok()
-            .and_then(|text| text.parse().ok())
+        integer(&self.bytes[range])
+            .and_then(|value| u64::try_from(value).ok())
             .map(Some)
             .ok_or(Malformed(start))
     }
@@ -260,9 +278,7 @@ impl<'a> Reader<'a> {
         match self.peek() {
             Some(b'-' | b'0'..=b'9') => {
                 let range = self.skip_number()?;
-                let seconds = std::str::from_utf8(&self.bytes[range])
-                    .ok()
-                    .and_then(|text| text.parse().ok());
+                let seconds = integer(&self.bytes[range]).and_then(|value| i64::try_from(value).ok());
                 Ok(Some(seconds.map_or(Created::Other, Created::Seconds)))
             }
             Some(b'n') => self.literal(b"null").map(|()| None),
@@ -444,8 +460,8 @@ impl<'a> Reader<'a> {
 mod tests {
     use super::*;
 
-    fn text<'a>(_payload: &[u8], text: &'a Option<Cow<'_, str>>) -> Option<&'a str> {
-        text.as_deref()
+    fn text<'a>(_payload: &[u8], text: &'a Option<Text<'_>>) -> Option<&'a str> {
+        text.as_deref().map(|bytes| std::str::from_utf8(bytes).unwrap())
     }
 
     #[test]
@@ -487,7 +503,6 @@ mod tests {
             b"{\"a\":-}",
             b"{\"a\":.5}",
             b"{\"id\":\"\x01\"}",
-            b"{\"id\":\"\xff\"}",
             b"{\"id\":1}",
             b"{\"created\":\"x\"",
             b"{\"data\":{\"object\":}}",
@@ -497,6 +512,8 @@ mod tests {
         }
         assert!(read(b"{}").is_ok());
         assert!(read(b" \n{ } \n").is_ok());
+        // UTF-8 is `Event`'s to check, once for all the strings it keeps (see its tests).
+        assert!(read(b"{\"id\":\"\xff\"}").is_ok());
     }
 
     #[test]

@@ -62,9 +62,9 @@ struct Inner {
 struct Span(u32, u32);
 
 /// Appends `text` to `buffer` and returns where it is.
-fn push_span(buffer: &mut String, text: &str) -> Span {
+fn push_span(buffer: &mut Vec<u8>, text: &[u8]) -> Span {
     let start = buffer.len();
-    buffer.push_str(text);
+    buffer.extend_from_slice(text);
     // Strings come from a verified payload far below 4 GiB (the layer's limit is 1 MiB by default).
     Span(
         u32::try_from(start).unwrap_or(0),
@@ -90,8 +90,8 @@ impl Event {
             Err(Malformed(at)) => return Err(json_error(&payload, at)),
         };
         match fields.object.as_deref() {
-            Some("event") => {}
-            Some("v2.core.event") => return Err(invalid(InvalidEvent::ThinEvent)),
+            Some(b"event") => {}
+            Some(b"v2.core.event") => return Err(invalid(InvalidEvent::ThinEvent)),
             Some(_) => return Err(invalid(InvalidEvent::NotAnEventObject)),
             None => return Err(invalid(InvalidEvent::MissingField("object"))),
         }
@@ -113,8 +113,8 @@ impl Event {
             .filter(|range| payload.get(range.start) == Some(&b'{'))
             .ok_or_else(|| invalid(InvalidEvent::MissingField("data.object")))?;
 
-        // The envelope's strings, copied into one exactly sized buffer (`into_boxed_str` then does not
-        // reallocate): one allocation for all of them.
+        // The envelope's strings, copied into one exactly sized buffer and checked for UTF-8 there, once:
+        // one allocation and one validation for all of them.
         let optional = [
             fields.api_version.as_deref(),
             fields.account.as_deref(),
@@ -123,17 +123,45 @@ impl Event {
         ];
         let capacity =
             id.len() + event_type.len() + optional.iter().flatten().map(|text| text.len()).sum::<usize>();
-        let mut buffer = String::with_capacity(capacity);
-        let id = push_span(&mut buffer, &id);
-        let event_type = push_span(&mut buffer, &event_type);
+        let mut buffer = Vec::with_capacity(capacity);
+        let id_span = push_span(&mut buffer, &id);
+        let type_span = push_span(&mut buffer, &event_type);
         let [api_version, account, request_id, idempotency_key] =
             optional.map(|text| text.map(|text| push_span(&mut buffer, text)));
-        let strings = buffer.into_boxed_str();
+        let spans = [
+            Some(id_span),
+            Some(type_span),
+            api_version,
+            account,
+            request_id,
+            idempotency_key,
+        ];
+        let strings = match String::from_utf8(buffer) {
+            // Valid as a whole and cut at character boundaries: every string is valid on its own.
+            Ok(strings)
+                if spans
+                    .iter()
+                    .flatten()
+                    .all(|span| strings.is_char_boundary(span.0 as usize)) =>
+            {
+                strings.into_boxed_str()
+            }
+            _ => {
+                let pieces = [Some(&*id), Some(&*event_type)].into_iter().chain(optional);
+                let invalid = pieces
+                    .flatten()
+                    .find(|piece| std::str::from_utf8(piece).is_err())
+                    .map_or(0, |piece| {
+                        (piece.as_ptr() as usize).saturating_sub(payload.as_ptr() as usize + 1)
+                    });
+                return Err(json_error(&payload, invalid));
+            }
+        };
         Ok(Self {
             inner: Arc::new(Inner {
                 strings,
-                id,
-                event_type,
+                id: id_span,
+                event_type: type_span,
                 api_version,
                 account,
                 request_id,
@@ -501,6 +529,34 @@ mod tests {
             reason(br#"{"id":7,"object":"event","type":"x","created":1,"data":{"object":{}}}"#),
             InvalidEvent::Json { .. }
         ));
+    }
+
+    /// The envelope's strings are checked for UTF-8 once, together; each must still be valid on its own,
+    /// including two invalid halves that would make a valid character side by side.
+    #[test]
+    fn envelope_strings_must_each_be_utf8() {
+        let event = |id: &[u8], event_type: &[u8]| {
+            let mut payload = br#"{"object":"event","created":1,"data":{"object":{}},"id":""#.to_vec();
+            payload.extend_from_slice(id);
+            payload.extend_from_slice(br#"","type":""#);
+            payload.extend_from_slice(event_type);
+            payload.extend_from_slice(br#""}"#);
+            Event::from_verified_payload(Bytes::from(payload))
+        };
+        let ok = event("evt_\u{e9}".as_bytes(), "caf\u{e9}".as_bytes()).unwrap();
+        assert_eq!((ok.id(), ok.event_type()), ("evt_\u{e9}", "caf\u{e9}"));
+        for (id, event_type) in [
+            (&b"evt_\xff"[..], &b"x"[..]),
+            (b"x", b"\xc3"),
+            // "\xc3" + "\xa9" is "é", but neither half is a string.
+            (b"evt_\xc3", b"\xa9"),
+        ] {
+            let error = event(id, event_type).unwrap_err();
+            assert!(
+                matches!(error.kind(), ErrorKind::NotAnEvent(InvalidEvent::Json { .. })),
+                "{error:?}"
+            );
+        }
     }
 
     #[test]
