@@ -1,8 +1,14 @@
 //! The envelope reader against serde_json, on every body of the oracle vectors (the vendored subset, or
 //! `STRIPE_ORACLE_VECTORS`) and on generated events of many sizes: same verdict on what is an event, same
 //! fields, same `data.object` and `previous_attributes`.
+// `support` and the fuzz targets' model both bring `tests/support/run.rs`.
+#![allow(clippy::duplicate_mod)]
 
 mod support;
+
+#[path = "../fuzz/src/lib.rs"]
+#[allow(dead_code)]
+mod fuzz;
 
 use std::io::BufRead;
 
@@ -11,29 +17,9 @@ use bytes::Bytes;
 use serde_json::Value;
 use tower_stripe_webhook::{ErrorKind, Event};
 
-/// What serde_json says the envelope is, by the crate's documented rule (a JSON object with
-/// `object: "event"`, string `id` and `type`, integer `created`, object `data.object`).
+/// What serde_json says the envelope is, by the crate's documented rule (the fuzz targets' model).
 fn expected(payload: &[u8]) -> Option<Value> {
-    let value: Value = serde_json::from_slice(payload).ok()?;
-    let envelope = value.as_object()?;
-    let text = |key: &str| envelope.get(key).and_then(Value::as_str).map(str::to_owned);
-    if text("object").as_deref() != Some("event") {
-        return None;
-    }
-    let request = envelope.get("request");
-    Some(serde_json::json!({
-        "id": text("id")?,
-        "type": text("type")?,
-        "created": envelope.get("created")?.as_i64()?,
-        "livemode": envelope.get("livemode").and_then(Value::as_bool).unwrap_or(false),
-        "api_version": text("api_version"),
-        "account": text("account"),
-        "pending_webhooks": envelope.get("pending_webhooks").and_then(Value::as_u64),
-        "request_id": request.and_then(|r| r.as_str().or_else(|| r.get("id")?.as_str())),
-        "idempotency_key": request.and_then(|r| r.get("idempotency_key")?.as_str()),
-        "object": envelope.get("data")?.get("object").filter(|o| o.is_object())?.clone(),
-        "previous_attributes": envelope.get("data")?.get("previous_attributes").filter(|p| !p.is_null()),
-    }))
+    fuzz::expected_envelope(&serde_json::from_slice(payload).ok()?)
 }
 
 #[derive(Debug, PartialEq)]
@@ -53,22 +39,10 @@ fn ours(payload: &Bytes) -> Verdict {
             return Verdict::NotAnEvent;
         }
     };
-    let Ok(object) = event.data_object::<Value>() else {
-        return Verdict::InvalidDataObject;
-    };
-    Verdict::Event(serde_json::json!({
-        "id": event.id(),
-        "type": event.event_type(),
-        "created": event.created(),
-        "livemode": event.livemode(),
-        "api_version": event.api_version(),
-        "account": event.account(),
-        "pending_webhooks": event.pending_webhooks(),
-        "request_id": event.request_id(),
-        "idempotency_key": event.idempotency_key(),
-        "object": object,
-        "previous_attributes": event.previous_attributes::<Value>().map(|p| p.expect("parses")),
-    }))
+    match fuzz::event_json(&event) {
+        Ok(fields) => Verdict::Event(fields),
+        Err(_) => Verdict::InvalidDataObject,
+    }
 }
 
 fn check(payload: &Bytes, what: &str) -> Verdict {

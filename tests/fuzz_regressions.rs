@@ -100,7 +100,10 @@ fn the_oracle_seeds_hold() {
     }
     assert!(cases >= 300, "{cases} cases");
     // The envelope target compares with serde_json on these: most of the oracle's bodies.
-    assert!(compared * 10 >= cases * 8, "{compared} of {cases} bodies compared");
+    assert!(
+        compared * 10 >= cases * 8,
+        "{compared} of {cases} bodies compared"
+    );
 }
 
 /// Seeds that use the signing markers: the right signature in several positions, next to wrong ones.

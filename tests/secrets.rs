@@ -6,12 +6,7 @@
 
 mod support;
 
-use std::{
-    collections::BTreeSet,
-    io::Write,
-    sync::{Arc, Mutex},
-    time::Duration,
-};
+use std::{collections::BTreeSet, time::Duration};
 
 use bytes::Bytes;
 use http::{Request, Response};
@@ -26,19 +21,6 @@ use tower_stripe_webhook::{
 const CURRENT: &str = "whsec_CURRENTtopsecret0123456789abcdef";
 const PREVIOUS: &str = "whsec_PREVIOUStopsecret0123456789abcdef";
 const NOW: i64 = support::NOW;
-
-#[derive(Clone, Default)]
-struct Capture(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Capture {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
 
 fn secrets() -> SigningSecrets {
     SigningSecrets::new(SigningSecret::new(CURRENT).unwrap().with_label("current"))
@@ -76,14 +58,7 @@ fn case(header: impl Into<String>, body: impl Into<Bytes>) -> Case {
 
 #[tokio::test]
 async fn no_secret_or_expected_signature_in_logs_bodies_or_debug_output() {
-    let capture = Capture::default();
-    let writer = capture.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (capture, _guard) = support::Capture::start(tracing::Level::TRACE);
 
     let event = support::event_payload("invoice.paid", 900);
     let current = SigningSecret::new(CURRENT).unwrap();
@@ -227,7 +202,7 @@ async fn no_secret_or_expected_signature_in_logs_bodies_or_debug_output() {
     assert_eq!(seen, every_reason, "every reason exercised");
     let _ = MalformedHeader::Empty; // (the variants are named in `every_reason`)
 
-    let logs = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
+    let logs = capture.text();
     assert!(
         logs.lines().count() >= cases.len(),
         "one log line per request at least:\n{logs}"

@@ -4,11 +4,6 @@
 
 mod support;
 
-use std::{
-    io::Write,
-    sync::{Arc, Mutex},
-};
-
 use bytes::Bytes;
 use http::{Request, Response};
 use http_body_util::Full;
@@ -17,29 +12,9 @@ use tower_stripe_webhook::{
     compute_signature, SigningSecret, SigningSecrets, StripeSignatureLayer, VerifiedBody,
 };
 
-#[derive(Clone, Default)]
-struct Capture(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Capture {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[tokio::test]
 async fn logs_what_an_on_call_engineer_needs_and_nothing_secret() {
-    let capture = Capture::default();
-    let writer = capture.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::DEBUG)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (capture, _guard) = support::Capture::start(tracing::Level::DEBUG);
 
     let old = SigningSecret::new("whsec_OLDSECRETvalue")
         .unwrap()
@@ -72,7 +47,7 @@ async fn logs_what_an_on_call_engineer_needs_and_nothing_secret() {
         .unwrap();
     assert_eq!(service.clone().oneshot(tampered).await.unwrap().status(), 400);
 
-    let logs = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
+    let logs = capture.text();
     let lines: Vec<&str> = logs.lines().collect();
     assert_eq!(
         lines

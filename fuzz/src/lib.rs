@@ -11,9 +11,8 @@
 use std::{
     collections::VecDeque,
     convert::Infallible,
-    future::Future,
-    pin::{pin, Pin},
-    task::{Context, Poll, Waker},
+    pin::Pin,
+    task::{Context, Poll},
 };
 
 use bytes::Bytes;
@@ -376,16 +375,9 @@ impl Body for Chunks {
     }
 }
 
-/// Polls a future that never waits to completion, without a runtime.
-pub fn run<F: Future>(future: F) -> F::Output {
-    let mut future = pin!(future);
-    let mut cx = Context::from_waker(Waker::noop());
-    loop {
-        if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
-            return output;
-        }
-    }
-}
+#[path = "../../tests/support/run.rs"]
+mod run;
+pub use run::run;
 
 /// The `header` target: the `Stripe-Signature` parser on arbitrary bytes.
 ///
@@ -427,8 +419,9 @@ pub fn verify_target(data: &[u8]) {
 }
 
 /// serde_json's reading of an envelope, by the crate's documented rule (a JSON object with
-/// `object: "event"`, string `id` and `type`, integer `created`, object `data.object`).
-fn expected_envelope(value: &serde_json::Value) -> Option<serde_json::Value> {
+/// `object: "event"`, string `id` and `type`, integer `created`, object `data.object`), in the shape of
+/// [`event_json`].
+pub fn expected_envelope(value: &serde_json::Value) -> Option<serde_json::Value> {
     use serde_json::Value;
     let envelope = value.as_object()?;
     let text = |key: &str| envelope.get(key).and_then(Value::as_str).map(str::to_owned);
@@ -556,24 +549,26 @@ pub fn envelope_target(data: &[u8]) {
         return;
     }
     let want = expected_envelope(&value);
-    let got = event.map(|event| {
-        serde_json::json!({
-            "id": event.id(),
-            "type": event.event_type(),
-            "created": event.created(),
-            "livemode": event.livemode(),
-            "api_version": event.api_version(),
-            "account": event.account(),
-            "pending_webhooks": event.pending_webhooks(),
-            "request_id": event.request_id(),
-            "idempotency_key": event.idempotency_key(),
-            "object": event.data_object::<serde_json::Value>().expect("valid JSON, so data.object is"),
-            "previous_attributes": event
-                .previous_attributes::<serde_json::Value>()
-                .map(|p| p.expect("valid JSON")),
-        })
-    });
+    let got = event.map(|event| event_json(&event).expect("valid JSON, so data.object is"));
     assert_eq!(got, want, "{:?}", String::from_utf8_lossy(data));
+}
+
+/// What the crate read: the event's fields, `data.object` and `previous_attributes` as serde_json values
+/// (an error when either does not deserialize).
+pub fn event_json(event: &tower_stripe_webhook::Event) -> Result<serde_json::Value, serde_json::Error> {
+    Ok(serde_json::json!({
+        "id": event.id(),
+        "type": event.event_type(),
+        "created": event.created(),
+        "livemode": event.livemode(),
+        "api_version": event.api_version(),
+        "account": event.account(),
+        "pending_webhooks": event.pending_webhooks(),
+        "request_id": event.request_id(),
+        "idempotency_key": event.idempotency_key(),
+        "object": event.data_object::<serde_json::Value>()?,
+        "previous_attributes": event.previous_attributes::<serde_json::Value>().transpose()?,
+    }))
 }
 
 /// What the inner service of the `layer` target saw.

@@ -1,13 +1,12 @@
 //! Helpers shared by the integration tests.
-#![allow(dead_code, unreachable_pub)]
+#![allow(dead_code, unreachable_pub, unused_imports)]
 
 use std::{
     collections::VecDeque,
-    future::Future,
     io,
     net::SocketAddr,
-    pin::{pin, Pin},
-    task::{Context, Poll, Waker},
+    pin::Pin,
+    task::{Context, Poll},
     time::Duration,
 };
 
@@ -19,16 +18,8 @@ use tower_stripe_webhook::{generate_test_header, SigningSecret, StripeSignatureL
 pub const SECRET: &str = "whsec_test_layer_secret_0123456789";
 pub const NOW: i64 = 1_800_000_000;
 
-/// Polls a future that never waits (everything is in memory) to completion, without a runtime.
-pub fn run<F: Future>(future: F) -> F::Output {
-    let mut future = pin!(future);
-    let mut cx = Context::from_waker(Waker::noop());
-    loop {
-        if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
-            return output;
-        }
-    }
-}
+mod run;
+pub use run::run;
 
 pub fn secret() -> SigningSecret {
     SigningSecret::new(SECRET).unwrap()
@@ -237,4 +228,36 @@ pub fn raw_head(payload: &[u8], length: usize) -> String {
          connection: close\r\n\r\n",
         sign(payload)
     )
+}
+
+/// Everything a `tracing` subscriber writes, as text.
+#[derive(Clone, Default)]
+pub struct Capture(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl Capture {
+    /// Captures every event at `level` and above on this thread until the guard is dropped.
+    pub fn start(level: tracing::Level) -> (Self, tracing::subscriber::DefaultGuard) {
+        let capture = Self::default();
+        let writer = capture.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(level)
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .finish();
+        (capture, tracing::subscriber::set_default(subscriber))
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
+    }
+}
+
+impl io::Write for Capture {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
 }
