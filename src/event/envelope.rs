@@ -36,7 +36,7 @@ pub(super) struct Fields<'a> {
     pub(super) id: Option<Text<'a>>,
     pub(super) object: Option<Text<'a>>,
     pub(super) event_type: Option<Text<'a>>,
-    pub(super) created: Option<Created>,
+    pub(super) created: Option<i64>,
     pub(super) livemode: Option<bool>,
     pub(super) api_version: Option<Text<'a>>,
     pub(super) account: Option<Text<'a>>,
@@ -46,13 +46,6 @@ pub(super) struct Fields<'a> {
     pub(super) data: bool,
     pub(super) data_object: Option<Range<usize>>,
     pub(super) previous_attributes: Option<Range<usize>>,
-}
-
-/// `created` as an integer, or some other JSON value (a thin event's is a string).
-#[derive(Debug)]
-pub(super) enum Created {
-    Seconds(i64),
-    Other,
 }
 
 /// A string value: borrowed from the payload, or decoded when it holds escapes (then valid UTF-8).
@@ -89,6 +82,8 @@ fn read_with(payload: &[u8], indentation_hint: bool) -> Result<Fields<'_>> {
             b"pending_webhooks" => fields.pending_webhooks = reader.unsigned_or_null()?,
             b"request" => (fields.request_id, fields.idempotency_key) = reader.request()?,
             b"data" => {
+                // A repeated `data` replaces the earlier one entirely.
+                (fields.data_object, fields.previous_attributes) = (None, None);
                 fields.data = reader.peek() == Some(b'{');
                 if fields.data {
                     reader.object(|reader, key| {
@@ -245,45 +240,38 @@ impl<'a> Reader<'a> {
         }
     }
 
+    // The typed readers below take a value of another type (or `null`) as absent, as serde_json's
+    // `as_str`/`as_bool`/`as_u64` do: an optional field Stripe ever changes the type of does not stop
+    // the event, a required one is reported missing, and with a repeated key the last value counts.
+
+    /// A string, else `None`.
     fn text_or_null(&mut self) -> Result<Option<Text<'a>>> {
         match self.peek() {
             Some(b'"') => self.value_string().map(Some),
-            Some(b'n') => self.literal(b"null").map(|()| None),
-            _ => self.malformed(),
+            _ => self.skip_value().map(|_| None),
         }
     }
 
+    /// `true` or `false`, else `None`.
     fn bool_or_null(&mut self) -> Result<Option<bool>> {
-        match self.peek() {
-            Some(b't') => self.literal(b"true").map(|()| Some(true)),
-            Some(b'f') => self.literal(b"false").map(|()| Some(false)),
-            Some(b'n') => self.literal(b"null").map(|()| None),
-            _ => self.malformed(),
-        }
+        let range = self.skip_value()?;
+        Ok(match &self.bytes[range] {
+            b"true" => Some(true),
+            b"false" => Some(false),
+            _ => None,
+        })
     }
 
+    /// An integer that fits a `u64`, else `None`.
     fn unsigned_or_null(&mut self) -> Result<Option<u64>> {
-        if self.peek() == Some(b'n') {
-            return self.literal(b"null").map(|()| None);
-        }
-        let start = self.pos;
-        let range = self.skip_number()?;
-        integer(&self.bytes[range])
-            .and_then(|value| u64::try_from(value).ok())
-            .map(Some)
-            .ok_or(Malformed(start))
+        let range = self.skip_value()?;
+        Ok(integer(&self.bytes[range]).and_then(|value| u64::try_from(value).ok()))
     }
 
-    fn created(&mut self) -> Result<Option<Created>> {
-        match self.peek() {
-            Some(b'-' | b'0'..=b'9') => {
-                let range = self.skip_number()?;
-                let seconds = integer(&self.bytes[range]).and_then(|value| i64::try_from(value).ok());
-                Ok(Some(seconds.map_or(Created::Other, Created::Seconds)))
-            }
-            Some(b'n') => self.literal(b"null").map(|()| None),
-            _ => self.skip_value().map(|_| Some(Created::Other)),
-        }
+    /// An integer that fits an `i64`, else `None` (a thin event's `created` is a string).
+    fn created(&mut self) -> Result<Option<i64>> {
+        let range = self.skip_value()?;
+        Ok(integer(&self.bytes[range]).and_then(|value| i64::try_from(value).ok()))
     }
 
     /// `request`: `null`, an id string (API versions before 2017-05-25), or `{"id", "idempotency_key"}`.
@@ -479,7 +467,7 @@ mod tests {
         assert_eq!(text(payload, &fields.event_type), Some("té"));
         assert_eq!(text(payload, &fields.id), Some("evt"));
         assert_eq!(text(payload, &fields.request_id), Some("req_1"));
-        assert!(matches!(fields.created, Some(Created::Seconds(17))));
+        assert_eq!(fields.created, Some(17));
         assert_eq!((fields.livemode, fields.pending_webhooks), (Some(true), Some(0)));
     }
 
@@ -503,7 +491,6 @@ mod tests {
             b"{\"a\":-}",
             b"{\"a\":.5}",
             b"{\"id\":\"\x01\"}",
-            b"{\"id\":1}",
             b"{\"created\":\"x\"",
             b"{\"data\":{\"object\":}}",
             b"{a:1}",

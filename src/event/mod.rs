@@ -8,7 +8,7 @@ use bytes::Bytes;
 use serde::Deserialize;
 
 use crate::error::{Error, ErrorKind};
-use envelope::{Created, Malformed};
+use envelope::Malformed;
 
 /// A Stripe snapshot event: the envelope fields, and `data.object` kept as raw JSON.
 ///
@@ -101,10 +101,9 @@ impl Event {
         let event_type = fields
             .event_type
             .ok_or_else(|| invalid(InvalidEvent::MissingField("type")))?;
-        let created = match fields.created {
-            Some(Created::Seconds(seconds)) => seconds,
-            _ => return Err(invalid(InvalidEvent::MissingField("created"))),
-        };
+        let created = fields
+            .created
+            .ok_or_else(|| invalid(InvalidEvent::MissingField("created")))?;
         if !fields.data {
             return Err(invalid(InvalidEvent::MissingField("data")));
         }
@@ -337,7 +336,8 @@ fn json_error(payload: &[u8], at: usize) -> Error {
             InvalidEvent::NotAnObject
         }
         Ok(_) => {
-            // Valid JSON the reader refused: an envelope field of the wrong type. Report where.
+            // JSON serde_json skips over but the reader refused: an envelope string that is not UTF-8
+            // (serde_json does not validate strings it ignores). Report where.
             let before = &payload[..at.min(payload.len())];
             let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
             let column = before.len() - before.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1) + 1;
@@ -372,7 +372,8 @@ impl fmt::Debug for Event {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum InvalidEvent {
-    /// The payload is not valid JSON, or an envelope field has the wrong type; the position is 1-based.
+    /// The payload is not valid JSON, or an envelope string (`id`, `type`, ...) is not UTF-8; the position
+    /// is 1-based.
     Json {
         /// Line of the error.
         line: usize,
@@ -395,7 +396,7 @@ impl fmt::Display for InvalidEvent {
         match self {
             Self::Json { line, column } => write!(
                 f,
-                "it is not valid JSON, or an envelope field has the wrong type (line {line}, column {column})"
+                "it is not valid JSON, or an envelope string is not UTF-8 (line {line}, column {column})"
             ),
             Self::NotAnObject => f.write_str("it is JSON but not an object"),
             Self::ThinEvent => f.write_str(
@@ -473,6 +474,36 @@ mod tests {
     }
 
     #[test]
+    fn optional_fields_of_another_type_are_absent_and_the_last_repeated_key_counts() {
+        let event = Event::from_verified_payload(Bytes::from_static(
+            br#"{"id":"e","object":"event","type":false,"created":1,"data":{"object":{}},
+                "livemode":"yes","account":{"id":"acct_1"},"pending_webhooks":-1,"request":7,
+                "api_version":["2025"],"type":"invoice.paid"}"#,
+        ))
+        .unwrap();
+        assert_eq!(event.event_type(), "invoice.paid");
+        assert_eq!(
+            (
+                event.livemode(),
+                event.account(),
+                event.pending_webhooks(),
+                event.request_id()
+            ),
+            (false, None, None, None)
+        );
+        assert_eq!(event.api_version(), None);
+        // A later `data` without `object` replaces the earlier one.
+        let error = Event::from_verified_payload(Bytes::from_static(
+            br#"{"id":"e","object":"event","type":"x","created":1,"data":{"object":{}},"data":{}}"#,
+        ))
+        .unwrap_err();
+        assert_eq!(
+            error.kind(),
+            &ErrorKind::NotAnEvent(InvalidEvent::MissingField("data.object"))
+        );
+    }
+
+    #[test]
     fn older_and_minimal_envelopes() {
         let event = Event::from_verified_payload(Bytes::from_static(
             br#"{"id":"evt_\u0031","object":"event","type":"t","created":1,"request":"req_old","api_version":null,"data":{"object":{}}}"#,
@@ -525,10 +556,15 @@ mod tests {
             reason(br#"{"id":"e","object":"event","type":"x","created":1,"data":{"object":null}}"#),
             InvalidEvent::MissingField("data.object")
         );
-        assert!(matches!(
+        // A required field of another type is missing, as `serde_json::Value::as_str` would have it.
+        assert_eq!(
             reason(br#"{"id":7,"object":"event","type":"x","created":1,"data":{"object":{}}}"#),
-            InvalidEvent::Json { .. }
-        ));
+            InvalidEvent::MissingField("id")
+        );
+        assert_eq!(
+            reason(br#"{"id":"e","object":"event","type":"x","created":1.5,"data":{"object":{}}}"#),
+            InvalidEvent::MissingField("created")
+        );
     }
 
     /// The envelope's strings are checked for UTF-8 once, together; each must still be valid on its own,
