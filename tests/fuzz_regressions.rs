@@ -24,7 +24,11 @@ fn every_kept_fuzz_input_holds() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/regressions");
     let mut replayed = 0;
     for (name, target) in TARGETS {
-        for entry in fs::read_dir(root.join(name)).unwrap() {
+        // A target with no finding has no directory in git (git keeps no empty folders).
+        let Ok(entries) = fs::read_dir(root.join(name)) else {
+            continue;
+        };
+        for entry in entries {
             let path = entry.unwrap().path();
             if path
                 .file_name()
