@@ -6,8 +6,9 @@ mod support;
 
 use std::{
     alloc::{GlobalAlloc, Layout, System},
+    cell::Cell,
     convert::Infallible,
-    sync::atomic::{AtomicUsize, Ordering},
+    sync::atomic::{AtomicIsize, AtomicUsize, Ordering},
 };
 
 use bytes::Bytes;
@@ -21,15 +22,51 @@ struct Counting;
 /// Bytes allocated and allocations made (never decreasing).
 static BYTES: AtomicUsize = AtomicUsize::new(0);
 static COUNT: AtomicUsize = AtomicUsize::new(0);
-/// Bytes live now, the most live at once, and the largest single allocation.
-static LIVE: AtomicUsize = AtomicUsize::new(0);
-static PEAK: AtomicUsize = AtomicUsize::new(0);
+/// Bytes live now, the most live at once (signed: a measuring thread may free what it allocated before
+/// it measured), and the largest single allocation.
+static LIVE: AtomicIsize = AtomicIsize::new(0);
+static PEAK: AtomicIsize = AtomicIsize::new(0);
 static LARGEST: AtomicUsize = AtomicUsize::new(0);
 
+thread_local! {
+    /// Only the measuring thread counts: the harness allocates on its own threads at any moment (a
+    /// finished test's report), which made the counts flaky.
+    static MEASURING: Cell<bool> = const { Cell::new(false) };
+}
+
+fn measuring() -> bool {
+    MEASURING.try_with(Cell::get).unwrap_or(false)
+}
+
+/// Counts this thread's allocations until dropped.
+struct Measuring;
+
+impl Measuring {
+    fn start() -> Self {
+        MEASURING.with(|measuring| measuring.set(true));
+        Self
+    }
+}
+
+impl Drop for Measuring {
+    fn drop(&mut self) {
+        MEASURING.with(|measuring| measuring.set(false));
+    }
+}
+
+fn freed(size: usize) {
+    if measuring() {
+        LIVE.fetch_sub(size as isize, Ordering::Relaxed);
+    }
+}
+
 fn allocated(size: usize) {
+    if !measuring() {
+        return;
+    }
     BYTES.fetch_add(size, Ordering::Relaxed);
     COUNT.fetch_add(1, Ordering::Relaxed);
-    let live = LIVE.fetch_add(size, Ordering::Relaxed) + size;
+    let live = LIVE.fetch_add(size as isize, Ordering::Relaxed) + size as isize;
     PEAK.fetch_max(live, Ordering::Relaxed);
     LARGEST.fetch_max(size, Ordering::Relaxed);
 }
@@ -42,19 +79,20 @@ unsafe impl GlobalAlloc for Counting {
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
+        freed(layout.size());
         unsafe { System.dealloc(ptr, layout) }
     }
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         // Counted as a new allocation next to the old one (a copying realloc holds both for a moment).
         allocated(new_size);
-        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
+        freed(layout.size());
         unsafe { System.realloc(ptr, layout, new_size) }
     }
 }
 
-/// The counters are global: one measurement at a time (the test harness runs tests in parallel).
+/// The counters are global: one measurement at a time (the test harness runs tests in parallel), and
+/// only on the measuring thread.
 fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
     static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
     ONE_AT_A_TIME
@@ -77,6 +115,7 @@ where
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
     let _guard = one_at_a_time();
+    let _measuring = Measuring::start();
     let payload = support::realistic_event(size);
     let mut service = ServiceBuilder::new().layer(support::layer()).service_fn(
         move |request: Request<VerifiedBody>| async move {
@@ -162,6 +201,7 @@ impl http_body::Body for Endless {
 #[test]
 fn a_body_over_the_limit_without_a_length_is_cut_off_with_at_most_the_limit_buffered() {
     let _guard = one_at_a_time();
+    let _measuring = Measuring::start();
     // Not a power of two: a buffer that doubles would overshoot it.
     let limit = 1_000_000;
     let mut service = ServiceBuilder::new()
@@ -182,7 +222,7 @@ fn a_body_over_the_limit_without_a_length_is_cut_off_with_at_most_the_limit_buff
     })
     .unwrap();
     let (peak, largest) = (
-        PEAK.load(Ordering::SeqCst) - baseline,
+        (PEAK.load(Ordering::SeqCst) - baseline) as usize,
         LARGEST.load(Ordering::SeqCst),
     );
     let read = sent.load(Ordering::SeqCst);
