@@ -4,8 +4,9 @@
 //! Why not `serde_json` with a borrowed `RawValue`: finding `type` (which Stripe writes after `data`) means
 //! walking `data.object`, most of the payload, and serde's validating walk cost as much as the HMAC. Once
 //! the signature has matched, the bytes are Stripe's own, so this reader parses the envelope fields strictly
-//! but skips other values structurally: strings by `memchr2` on quotes and backslashes, objects and arrays
-//! by `memchr3` on quotes and brackets. The typed parse of `data.object` is `serde_json`'s, when a handler
+//! but skips other values structurally: strings to their closing quote (eight bytes at a time, then
+//! `memchr2` on quotes and backslashes), objects and arrays by counting their brackets outside strings.
+//! The typed parse of `data.object` is `serde_json`'s, when a handler
 //! asks for it. The envelope's own fields are validated (UTF-8, no control characters, escapes decoded);
 //! values it does not use, `data.object` included, are validated when someone deserializes them. The
 //! reader never panics and never reads out of bounds: malformed input is an error.
@@ -130,28 +131,6 @@ fn quote_or_backslash(word: u64) -> Option<usize> {
     (found != 0).then(|| found.trailing_zeros() as usize / 8)
 }
 
-/// An integer written as an optional `-` and decimal digits, if it fits 64 bits as a magnitude (a
-/// fraction or an exponent makes it something else). Digit by digit: `str::parse` would first need a
-/// UTF-8 check.
-fn integer(text: &[u8]) -> Option<i128> {
-    let (negative, digits) = match text.split_first() {
-        Some((b'-', rest)) => (true, rest),
-        _ => (false, text),
-    };
-    if digits.is_empty() {
-        return None;
-    }
-    let mut value: u64 = 0;
-    for &digit in digits {
-        if !digit.is_ascii_digit() {
-            return None;
-        }
-        value = value.checked_mul(10)?.checked_add(u64::from(digit - b'0'))?;
-    }
-    let value = i128::from(value);
-    Some(if negative { -value } else { value })
-}
-
 struct Reader<'a> {
     bytes: &'a [u8],
     pos: usize,
@@ -264,14 +243,41 @@ impl<'a> Reader<'a> {
 
     /// An integer that fits a `u64`, else `None`.
     fn unsigned_or_null(&mut self) -> Result<Option<u64>> {
-        let range = self.skip_value()?;
-        Ok(integer(&self.bytes[range]).and_then(|value| u64::try_from(value).ok()))
+        Ok(self
+            .integer_or_null()?
+            .and_then(|value| u64::try_from(value).ok()))
     }
 
     /// An integer that fits an `i64`, else `None` (a thin event's `created` is a string).
     fn created(&mut self) -> Result<Option<i64>> {
-        let range = self.skip_value()?;
-        Ok(integer(&self.bytes[range]).and_then(|value| i64::try_from(value).ok()))
+        Ok(self
+            .integer_or_null()?
+            .and_then(|value| i64::try_from(value).ok()))
+    }
+
+    /// A number written as an optional `-` and decimal digits whose magnitude fits 64 bits, read in the
+    /// pass that skips it; a fraction, an exponent or another type of value is `None`.
+    fn integer_or_null(&mut self) -> Result<Option<i128>> {
+        let start = self.pos;
+        let negative = match self.peek() {
+            Some(b'-') => true,
+            Some(b'0'..=b'9') => false,
+            _ => return self.skip_value().map(|_| None),
+        };
+        let digits = start + usize::from(negative);
+        let mut pos = digits;
+        let mut magnitude = Some(0u64);
+        while let Some(&digit @ b'0'..=b'9') = self.bytes.get(pos) {
+            magnitude = magnitude.and_then(|m| m.checked_mul(10)?.checked_add(u64::from(digit - b'0')));
+            pos += 1;
+        }
+        if pos == digits || matches!(self.bytes.get(pos), Some(b'.' | b'e' | b'E' | b'+' | b'-')) {
+            // No digit after the sign (malformed), or not an integer: skipped as any number.
+            self.skip_number()?;
+            return Ok(None);
+        }
+        self.pos = pos;
+        Ok(magnitude.map(|m| if negative { -i128::from(m) } else { i128::from(m) }))
     }
 
     /// `request`: `null`, an id string (API versions before 2017-05-25), or `{"id", "idempotency_key"}`.
@@ -392,39 +398,33 @@ impl<'a> Reader<'a> {
 
     /// Skips an object or array at its opening bracket, matching brackets of that kind outside strings.
     ///
-    /// Brackets of the other kind balance inside a valid value, so only one kind is counted, which lets
-    /// a single `memchr3` pass find every byte that matters. A quote inside a string ends it unless an odd
-    /// number of backslashes precede it.
+    /// Brackets of the other kind balance inside a valid value, so only one kind is counted; strings are
+    /// skipped whole (escapes included) by [`skip_string`](Self::skip_string). A byte loop rather than
+    /// `memchr3`: Stripe's JSON is so densely quoted that a search stops every few bytes anyway, and on
+    /// short values (`request`'s members, most `previous_attributes`) setting one up costs more than the
+    /// whole loop. Measured on an 8 KiB compact event (no indentation hint): 4.1 µs against 8.7–11.3 µs.
     fn skip_container(&mut self, open: u8, close: u8) -> Result<()> {
         let start = self.pos;
         let mut depth = 0usize;
-        let mut in_string = false;
-        for offset in memchr::memchr3_iter(b'"', open, close, &self.bytes[start..]) {
-            let at = start + offset;
-            let byte = self.bytes[at];
-            if in_string {
-                if byte == b'"' && !self.escaped(at) {
-                    in_string = false;
-                }
-            } else if byte == b'"' {
-                in_string = true;
-            } else if byte == open {
+        let mut pos = start;
+        while let Some(&byte) = self.bytes.get(pos) {
+            if byte == b'"' {
+                self.pos = pos;
+                pos = self.skip_string()?.0;
+                continue;
+            }
+            if byte == open {
                 depth += 1;
-            } else {
+            } else if byte == close {
                 depth -= 1;
                 if depth == 0 {
-                    self.pos = at + 1;
+                    self.pos = pos + 1;
                     return Ok(());
                 }
             }
+            pos += 1;
         }
         Err(Malformed(start))
-    }
-
-    /// Whether the quote at `at` is escaped: an odd number of backslashes right before it.
-    fn escaped(&self, at: usize) -> bool {
-        let backslashes = self.bytes[..at].iter().rev().take_while(|&&b| b == b'\\').count();
-        backslashes % 2 == 1
     }
 
     /// Skips a number (`-`, digits, `.`, exponent); returns where it was.
