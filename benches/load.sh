@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # End-to-end load: the axum example with and without StripeSignatureLayer, on 127.0.0.1 only, each loaded
-# with wrk for a fixed time (2 KiB signed event, 32 connections). Prints requests/s for both and the ratio.
-#   bash benches/load.sh            # DURATION=10 CONNECTIONS=32 THREADS=2 by default
+# with wrk for a fixed time (2 KiB signed event, 32 connections), in alternating rounds. Prints requests/s
+# for both in each round, their ratio, and the median ratio.
+#   bash benches/load.sh            # DURATION=10 ROUNDS=3 CONNECTIONS=32 THREADS=2 by default
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${DURATION:-10}
+ROUNDS=${ROUNDS:-3}
 CONNECTIONS=${CONNECTIONS:-32}
 THREADS=${THREADS:-2}
 SECRET=whsec_load_test_only_not_a_real_secret
@@ -22,7 +24,9 @@ servers=()
 cleanup() { for pid in "${servers[@]}"; do kill "$pid" 2>/dev/null || true; done; rm -rf "$work"; }
 trap cleanup EXIT
 
-# A 2 KiB pretty-printed invoice.paid event, signed now (valid for the 300 s tolerance).
+# A 2 KiB pretty-printed invoice.paid event, signed now (valid for the 300 s tolerance): made again before
+# every run, so that any number of rounds stays within it.
+sign() {
 python3 - "$work" "$SECRET" <<'PY'
 import hashlib, hmac, json, sys, time
 work, secret = sys.argv[1], sys.argv[2]
@@ -38,6 +42,7 @@ assert len(body) == 2048, len(body)
 t = int(time.time())
 signature = hmac.new(secret.encode(), f"{t}.".encode() + body, hashlib.sha256).hexdigest()
 open(f"{work}/body.json", "wb").write(body)
+open(f"{work}/header", "w").write(f"t={t},v1={signature}")
 open(f"{work}/post.lua", "w").write(f"""
 wrk.method = "POST"
 wrk.headers["content-type"] = "application/json"
@@ -45,25 +50,39 @@ wrk.headers["stripe-signature"] = "t={t},v1={signature}"
 local f = io.open("{work}/body.json", "rb"); wrk.body = f:read("*a"); f:close()
 """)
 PY
+}
 
-run() {
+start() {
   local name=$1 port=$2; shift 2
   STRIPE_WEBHOOK_SECRET=$SECRET PORT=$port "$bin" --quiet "$@" >"$work/$name.log" 2>&1 &
   servers+=($!)
   for _ in $(seq 50); do curl -s -o /dev/null "http://127.0.0.1:$port/" && break; sleep 0.1; done
-  # A request must verify before the run counts.
+  # A request must verify before the runs count.
+  sign
   local status
   status=$(curl -s -o /dev/null -w '%{http_code}' -X POST --data-binary "@$work/body.json" \
-    -H "stripe-signature: $(sed -n 's/.*"stripe-signature"\] = "\(.*\)"/\1/p' "$work/post.lua")" "http://127.0.0.1:$port/webhook")
+    -H "stripe-signature: $(cat "$work/header")" "http://127.0.0.1:$port/webhook")
   [ "$status" = 200 ] || { echo "$name: warm-up request got $status" >&2; cat "$work/$name.log" >&2; exit 1; }
+}
+
+load() {
+  local name=$1 port=$2
+  sign
   wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" -s "$work/post.lua" "http://127.0.0.1:$port/webhook" >"$work/$name.wrk"
   if grep -q "Non-2xx" "$work/$name.wrk"; then echo "$name: non-2xx responses" >&2; cat "$work/$name.wrk" >&2; exit 1; fi
   awk '/Requests\/sec/ {print $2}' "$work/$name.wrk"
 }
 
-without=$(run without-layer 3931 --without-layer)
-with=$(run with-layer 3932)
-echo "2 KiB signed event, $CONNECTIONS connections, $THREADS wrk threads, ${DURATION}s each, 127.0.0.1"
-echo "without the layer: $without requests/s"
-echo "with the layer:    $with requests/s"
-python3 -c "print(f'ratio (with / without): {$with / $without:.2f}')"
+start without-layer 3931 --without-layer
+start with-layer 3932
+echo "2 KiB signed event, $CONNECTIONS connections, $THREADS wrk threads, $ROUNDS rounds of ${DURATION}s each, 127.0.0.1"
+ratios=()
+for round in $(seq "$ROUNDS"); do
+  # Alternating, so that a slow spell of a shared machine hits both servers alike.
+  without=$(load without-layer 3931)
+  with=$(load with-layer 3932)
+  ratio=$(python3 -c "print(f'{$with / $without:.3f}')")
+  ratios+=("$ratio")
+  echo "round $round: without the layer $without requests/s, with the layer $with requests/s, ratio $ratio"
+done
+python3 -c "import statistics, sys; print(f'median ratio (with / without): {statistics.median(map(float, sys.argv[1:])):.2f}')" "${ratios[@]}"

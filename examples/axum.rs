@@ -87,8 +87,6 @@ fn app(secrets: SigningSecrets, body_limit: usize) -> Router {
     Router::new()
         .route("/webhook", post(webhook))
         .layer(StripeSignatureLayer::new(secrets).body_limit(body_limit))
-        // Outside the verification, so that rejections carry it too.
-        .layer(PropagateHeaderLayer::new(HeaderName::from_static("x-request-id")))
 }
 
 /// `--without-layer`: the same route, reading the body and verifying nothing (the load test's baseline).
@@ -181,7 +179,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         unprotected_app()
     } else {
         app(secrets, body_limit)
-    };
+    }
+    // Outside the verification, so that rejections carry it too (and on both apps, so that the load
+    // test's baseline differs from the protected app by the layer alone).
+    .layer(PropagateHeaderLayer::new(HeaderName::from_static("x-request-id")));
     let server = tokio::spawn(async move { axum::serve(listener, router).await });
 
     if self_test {
