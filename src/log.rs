@@ -6,10 +6,7 @@
 
 use http::request::Parts;
 
-use crate::{
-    layer::{CheckedHeader, Shared},
-    Error, Event, Verified,
-};
+use crate::{layer::Shared, Error, Event, SignatureHeader, Verified};
 
 #[cfg(feature = "tracing")]
 pub(crate) fn accepted(shared: &Shared, verified: &Verified, event: Option<&Event>, len: usize) {
@@ -51,7 +48,7 @@ pub(crate) fn rejected(
     shared: &Shared,
     error: &Error,
     payload: Option<&[u8]>,
-    header: Option<&CheckedHeader>,
+    header: Option<SignatureHeader<'_>>,
 ) {
     use sha2::{Digest, Sha256};
 
@@ -62,13 +59,15 @@ pub(crate) fn rejected(
             .map(|b| format!("{b:02x}"))
             .collect::<String>()
     });
-    let age = header.map(|header| i128::from(verifier.now()) - header.header().timestamp_exact());
+    let age = header
+        .as_ref()
+        .map(|header| i128::from(verifier.now()) - header.timestamp_exact());
     tracing::warn!(
         reason = error.code(),
         body_len = payload.map(<[u8]>::len),
         body_sha256_prefix = digest.as_deref(),
         timestamp_age_secs = age.map(crate::header::saturate),
-        v1_signatures = header.map(|header| header.header().signature_count()),
+        v1_signatures = header.as_ref().map(SignatureHeader::signature_count),
         secrets = verifier.secrets().len(),
         "stripe webhook rejected: {error}"
     );
@@ -91,7 +90,7 @@ pub(crate) fn rejected_early(shared: &Shared, error: &Error, parts: &Parts) {
 pub(crate) fn accepted(_: &Shared, _: &Verified, _: Option<&Event>, _: usize) {}
 
 #[cfg(not(feature = "tracing"))]
-pub(crate) fn rejected(_: &Shared, _: &Error, _: Option<&[u8]>, _: Option<&CheckedHeader>) {}
+pub(crate) fn rejected(_: &Shared, _: &Error, _: Option<&[u8]>, _: Option<SignatureHeader<'_>>) {}
 
 #[cfg(not(feature = "tracing"))]
 pub(crate) fn rejected_early(_: &Shared, _: &Error, _: &Parts) {}

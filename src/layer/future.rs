@@ -18,7 +18,7 @@ use super::{
     rejection::RejectionResponse,
     service::{CheckedHeader, Shared},
 };
-use crate::{log, Error, ErrorKind, Event, VerifiedPayload};
+use crate::{log, Error, ErrorKind, Event, SignatureHeader, VerifiedPayload};
 
 pin_project! {
     /// Response future of [`StripeSignature`](super::StripeSignature).
@@ -176,7 +176,12 @@ where
                                     this.state.set(State::Calling { future });
                                 }
                                 Err(error) => {
-                                    log::rejected(this.shared, &error, Some(&payload), Some(&header));
+                                    log::rejected(
+                                        this.shared,
+                                        &error,
+                                        Some(&payload),
+                                        Some(header.header(&parts)),
+                                    );
                                     // The body was read to its end: the connection can be reused.
                                     this.state.set(State::Rejected {
                                         error: Some(error),
@@ -192,15 +197,17 @@ where
     }
 }
 
-fn pending_header<S>(request: &Option<Pending<S>>) -> Option<&CheckedHeader> {
-    request.as_ref().map(|pending| &pending.header)
+fn pending_header<S>(request: &Option<Pending<S>>) -> Option<SignatureHeader<'_>> {
+    request
+        .as_ref()
+        .map(|pending| pending.header.header(&pending.parts))
 }
 
 /// Verifies the payload and records the outcome in the request's extensions.
 fn verify(shared: &Shared, header: &CheckedHeader, payload: &Bytes, parts: &mut Parts) -> Result<(), Error> {
     let config = &shared.config;
     let verifier = &config.verifier;
-    let verified = verifier.verify_header_at(&header.header(), payload, verifier.now())?;
+    let verified = verifier.verify_header_at(&header.header(parts), payload, verifier.now())?;
     if config.verify_only {
         log::accepted(shared, &verified, None, payload.len());
         parts.extensions.insert(VerifiedPayload::new(payload.clone()));

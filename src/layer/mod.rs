@@ -17,4 +17,4 @@ pub use layer::{StripeSignatureLayer, DEFAULT_BODY_LIMIT};
 pub use rejection::{DefaultRejection, RejectionResponse};
 pub use service::StripeSignature;
 
-pub(crate) use service::{CheckedHeader, Shared};
+pub(crate) use service::Shared;

@@ -102,16 +102,20 @@ impl<S, R> StripeSignature<S, R> {
     }
 }
 
-/// The parts of the `Stripe-Signature` header checked before the body is read, kept for the verification.
+/// What parsing the `Stripe-Signature` header found before the body was read, kept for the verification.
+/// The value itself stays in the request's headers, where [`header`](Self::header) finds it again.
 #[derive(Debug)]
 pub(crate) struct CheckedHeader {
-    value: HeaderValue,
     parsed: Parsed,
 }
 
 impl CheckedHeader {
-    pub(crate) fn header(&self) -> SignatureHeader<'_> {
-        SignatureHeader::reassemble(self.value.as_bytes(), self.parsed)
+    /// The header, with what was found when it was checked. `parts` are the request's, whose headers
+    /// nothing changes between the check and the verification (the layer owns them); if the value were
+    /// gone, the header would read as empty and match nothing.
+    pub(crate) fn header<'a>(&self, parts: &'a Parts) -> SignatureHeader<'a> {
+        let value = signature_header(&parts.headers).map_or(&b""[..], HeaderValue::as_bytes);
+        SignatureHeader::reassemble(value, self.parsed)
     }
 }
 
@@ -132,7 +136,6 @@ fn precheck<B: Body>(config: &Config, parts: &Parts, body: &B) -> Result<(Checke
     }
     let header = CheckedHeader {
         parsed: header.parsed(),
-        value: value.clone(),
     };
     // At most the limit (checked above), so it fits.
     Ok((header, usize::try_from(declared).unwrap_or(0)))
