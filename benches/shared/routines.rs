@@ -1,0 +1,120 @@
+//! The routine behind each bench id, set up once and shared by `verify.rs` (criterion medians) and
+//! `min_time.rs` (minimum over batches, steadier on a shared machine).
+//!
+//! Ids (kept stable so runs can be compared): `hmac_baseline/{size}`, `verify/{size}`,
+//! `verify_event/{size}`, `verify_rotation/{size}`, `layer/{size}`, `baseline_service/{size}`. See
+//! BENCHMARKS.md for the targets.
+
+use std::{convert::Infallible, hint::black_box};
+
+use bytes::Bytes;
+use hmac::{Hmac, KeyInit, Mac};
+use http::Request;
+use http_body_util::{BodyExt, Full};
+use sha2::Sha256;
+use tower::{Service, ServiceBuilder};
+use tower_stripe_webhook::{
+    SigningSecret, SigningSecrets, StripeSignatureLayer, VerifiedBody, Verifier, STRIPE_SIGNATURE,
+};
+
+use crate::support;
+
+pub const SIZES: [usize; 4] = [512, 2048, 8192, 65536];
+pub const IDS: [&str; 6] = [
+    "hmac_baseline",
+    "verify",
+    "verify_event",
+    "verify_rotation",
+    "layer",
+    "baseline_service",
+];
+
+/// Calls `bench(id, size, routine)` for every id and size, in the order of [`IDS`] then [`SIZES`].
+/// Payloads are realistic Stripe events padded to exactly `size` bytes (`support::realistic_event`).
+pub fn each(mut bench: impl FnMut(&'static str, usize, &mut dyn FnMut())) {
+    let verifier = Verifier::new(support::secret()).clock(|| support::NOW);
+    let old = SigningSecret::new("whsec_previous_secret_for_rotation").unwrap();
+    let rotation = Verifier::new(SigningSecrets::new(old).and(support::secret())).clock(|| support::NOW);
+    let keyed = Hmac::<Sha256>::new_from_slice(support::SECRET.as_bytes()).unwrap();
+    // The floor: only the HMAC itself is measured, the timestamp text is made once.
+    let timestamp = support::NOW.to_string();
+
+    // The same handler alone (collecting the body itself) and behind the layer (which collected it).
+    let handler = |request: Request<VerifiedBody>| async move {
+        Ok::<_, Infallible>(http::Response::new(request.into_body().into_bytes().len()))
+    };
+    let mut layered = ServiceBuilder::new()
+        .layer(StripeSignatureLayer::new(support::secret()).clock(|| support::NOW))
+        .service_fn(handler);
+    let mut baseline = tower::service_fn(|request: Request<Full<Bytes>>| async move {
+        let body = request.into_body().collect().await.unwrap().to_bytes();
+        Ok::<_, Infallible>(http::Response::new(body.len()))
+    });
+    let request = |payload: &Bytes, header: &str| {
+        Request::post("/webhook")
+            .header(STRIPE_SIGNATURE, header)
+            .body(Full::new(payload.clone()))
+            .unwrap()
+    };
+
+    let cases: Vec<_> = SIZES
+        .into_iter()
+        .map(|size| {
+            let payload = support::realistic_event(size);
+            let header = support::sign(&payload);
+            (size, payload, header)
+        })
+        .collect();
+    for id in IDS {
+        for (size, payload, header) in &cases {
+            let (payload, header) = (payload, header.as_str());
+            let mut routine: Box<dyn FnMut()> = match id {
+                "hmac_baseline" => Box::new(|| {
+                    let mut mac = keyed.clone();
+                    mac.update(timestamp.as_bytes());
+                    mac.update(b".");
+                    mac.update(black_box(payload));
+                    black_box(mac.finalize().into_bytes());
+                }),
+                "verify" => Box::new(|| {
+                    black_box(
+                        verifier
+                            .verify(black_box(header.as_bytes()), black_box(payload))
+                            .unwrap(),
+                    );
+                }),
+                "verify_event" => Box::new(|| {
+                    black_box(
+                        verifier
+                            .verify_event(black_box(header.as_bytes()), payload.clone())
+                            .unwrap(),
+                    );
+                }),
+                "verify_rotation" => Box::new(|| {
+                    let verified = rotation
+                        .verify(black_box(header.as_bytes()), black_box(payload))
+                        .unwrap();
+                    assert_eq!(verified.secret_index(), 1);
+                    black_box(verified);
+                }),
+                "layer" => Box::new(|| {
+                    let response = support::run(async {
+                        std::future::poll_fn(|cx| {
+                            Service::<Request<Full<Bytes>>>::poll_ready(&mut layered, cx)
+                        })
+                        .await
+                        .unwrap();
+                        layered.call(request(payload, header)).await.unwrap()
+                    });
+                    assert!(response.status().is_success());
+                    black_box(response);
+                }),
+                "baseline_service" => Box::new(|| {
+                    black_box(support::run(baseline.call(request(payload, header))).unwrap());
+                }),
+                _ => unreachable!(),
+            };
+            bench(id, *size, &mut routine);
+        }
+    }
+}
