@@ -33,7 +33,11 @@ fn grouped(value: f64) -> String {
 fn main() {
     // `cargo bench` passes `--bench`; a filter is not supported (the run takes about 20 s in all).
     let mut best: HashMap<(&str, usize), f64> = HashMap::new();
+    let mut ids = Vec::new();
     routines::each(|id, size, routine| {
+        if !ids.contains(&id) {
+            ids.push(id);
+        }
         // As many calls per batch as fit in BATCH_NANOS, from one timed warm-up batch.
         let start = Instant::now();
         let mut calls = 0u128;
@@ -61,7 +65,7 @@ fn main() {
         println!("|---|{}", "---:|".repeat(sizes.len()));
     };
     header("bench (minimum of 40 batches)");
-    for id in routines::IDS {
+    for id in ids {
         let cells = sizes.map(|size| {
             let ns = best[&(id, size)];
             format!("{} ns ({} MB/s)", grouped(ns), grouped(size as f64 / ns * 1e3))

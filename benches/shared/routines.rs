@@ -20,16 +20,11 @@ use tower_stripe_webhook::{
 use crate::support;
 
 pub const SIZES: [usize; 4] = [512, 2048, 8192, 65536];
-pub const IDS: [&str; 6] = [
-    "hmac_baseline",
-    "verify",
-    "verify_event",
-    "verify_rotation",
-    "layer",
-    "baseline_service",
-];
 
-/// Calls `bench(id, size, routine)` for every id and size, in the order of [`IDS`] then [`SIZES`].
+/// A bench routine: one call on a payload and its `Stripe-Signature` header.
+type Routine<'a> = Box<dyn FnMut(&Bytes, &str) + 'a>;
+
+/// Calls `bench(id, size, routine)` for every id, in the order above, and every size of [`SIZES`].
 /// Payloads are realistic Stripe events padded to exactly `size` bytes (`support::realistic_event`).
 pub fn each(mut bench: impl FnMut(&'static str, usize, &mut dyn FnMut())) {
     let verifier = Verifier::new(support::secret()).clock(|| support::NOW);
@@ -57,6 +52,68 @@ pub fn each(mut bench: impl FnMut(&'static str, usize, &mut dyn FnMut())) {
             .unwrap()
     };
 
+    let routines: [(&'static str, Routine<'_>); 6] = [
+        (
+            "hmac_baseline",
+            Box::new(|payload, _| {
+                let mut mac = keyed.clone();
+                mac.update(timestamp.as_bytes());
+                mac.update(b".");
+                mac.update(black_box(payload));
+                black_box(mac.finalize().into_bytes());
+            }),
+        ),
+        (
+            "verify",
+            Box::new(|payload, header| {
+                black_box(
+                    verifier
+                        .verify(black_box(header.as_bytes()), black_box(payload))
+                        .unwrap(),
+                );
+            }),
+        ),
+        (
+            "verify_event",
+            Box::new(|payload, header| {
+                black_box(
+                    verifier
+                        .verify_event(black_box(header.as_bytes()), payload.clone())
+                        .unwrap(),
+                );
+            }),
+        ),
+        (
+            "verify_rotation",
+            Box::new(|payload, header| {
+                let verified = rotation
+                    .verify(black_box(header.as_bytes()), black_box(payload))
+                    .unwrap();
+                assert_eq!(verified.secret_index(), 1);
+                black_box(verified);
+            }),
+        ),
+        (
+            "layer",
+            Box::new(|payload, header| {
+                let response = support::run(async {
+                    std::future::poll_fn(|cx| Service::<Request<Full<Bytes>>>::poll_ready(&mut layered, cx))
+                        .await
+                        .unwrap();
+                    layered.call(request(payload, header)).await.unwrap()
+                });
+                assert!(response.status().is_success());
+                black_box(response);
+            }),
+        ),
+        (
+            "baseline_service",
+            Box::new(|payload, header| {
+                black_box(support::run(baseline.call(request(payload, header))).unwrap());
+            }),
+        ),
+    ];
+
     let cases: Vec<_> = SIZES
         .into_iter()
         .map(|size| {
@@ -65,56 +122,9 @@ pub fn each(mut bench: impl FnMut(&'static str, usize, &mut dyn FnMut())) {
             (size, payload, header)
         })
         .collect();
-    for id in IDS {
+    for (id, mut routine) in routines {
         for (size, payload, header) in &cases {
-            let (payload, header) = (payload, header.as_str());
-            let mut routine: Box<dyn FnMut()> = match id {
-                "hmac_baseline" => Box::new(|| {
-                    let mut mac = keyed.clone();
-                    mac.update(timestamp.as_bytes());
-                    mac.update(b".");
-                    mac.update(black_box(payload));
-                    black_box(mac.finalize().into_bytes());
-                }),
-                "verify" => Box::new(|| {
-                    black_box(
-                        verifier
-                            .verify(black_box(header.as_bytes()), black_box(payload))
-                            .unwrap(),
-                    );
-                }),
-                "verify_event" => Box::new(|| {
-                    black_box(
-                        verifier
-                            .verify_event(black_box(header.as_bytes()), payload.clone())
-                            .unwrap(),
-                    );
-                }),
-                "verify_rotation" => Box::new(|| {
-                    let verified = rotation
-                        .verify(black_box(header.as_bytes()), black_box(payload))
-                        .unwrap();
-                    assert_eq!(verified.secret_index(), 1);
-                    black_box(verified);
-                }),
-                "layer" => Box::new(|| {
-                    let response = support::run(async {
-                        std::future::poll_fn(|cx| {
-                            Service::<Request<Full<Bytes>>>::poll_ready(&mut layered, cx)
-                        })
-                        .await
-                        .unwrap();
-                        layered.call(request(payload, header)).await.unwrap()
-                    });
-                    assert!(response.status().is_success());
-                    black_box(response);
-                }),
-                "baseline_service" => Box::new(|| {
-                    black_box(support::run(baseline.call(request(payload, header))).unwrap());
-                }),
-                _ => unreachable!(),
-            };
-            bench(id, *size, &mut routine);
+            bench(id, *size, &mut || routine(payload, header));
         }
     }
 }

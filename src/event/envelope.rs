@@ -6,10 +6,10 @@
 //! the signature has matched, the bytes are Stripe's own, so this reader parses the envelope fields strictly
 //! but skips other values structurally: strings to their closing quote (eight bytes at a time, then
 //! `memchr2` on quotes and backslashes), objects and arrays by counting their brackets outside strings.
-//! The typed parse of `data.object` is `serde_json`'s, when a handler
-//! asks for it. The envelope's own fields are validated (UTF-8, no control characters, escapes decoded);
-//! values it does not use, `data.object` included, are validated when someone deserializes them. The
-//! reader never panics and never reads out of bounds: malformed input is an error.
+//! The typed parse of `data.object` is `serde_json`'s, when a handler asks for it. The envelope's own
+//! fields are validated (UTF-8, no control characters, escapes decoded); values it does not use,
+//! `data.object` included, are validated when someone deserializes them. The reader never panics and
+//! never reads out of bounds: malformed input is an error.
 //!
 //! One fast path, because `data.object` is most of the payload and even a structural walk over it costs
 //! as much as the HMAC on Stripe's densely quoted JSON: Stripe pretty-prints, and JSON forbids raw newlines
@@ -258,13 +258,13 @@ impl<'a> Reader<'a> {
     /// A number written as an optional `-` and decimal digits whose magnitude fits 64 bits, read in the
     /// pass that skips it; a fraction, an exponent or another type of value is `None`.
     fn integer_or_null(&mut self) -> Result<Option<i128>> {
-        let start = self.pos;
         let negative = match self.peek() {
             Some(b'-') => true,
             Some(b'0'..=b'9') => false,
             _ => return self.skip_value().map(|_| None),
         };
-        let digits = start + usize::from(negative);
+        // After `peek`, which skipped the whitespace before the value.
+        let digits = self.pos + usize::from(negative);
         let mut pos = digits;
         let mut magnitude = Some(0u64);
         while let Some(&digit @ b'0'..=b'9') = self.bytes.get(pos) {
@@ -402,11 +402,15 @@ impl<'a> Reader<'a> {
     /// skipped whole (escapes included) by [`skip_string`](Self::skip_string). A byte loop rather than
     /// `memchr3`: Stripe's JSON is so densely quoted that a search stops every few bytes anyway, and on
     /// short values (`request`'s members, most `previous_attributes`) setting one up costs more than the
-    /// whole loop. Measured on an 8 KiB compact event (no indentation hint): 4.1 µs against 8.7–11.3 µs.
+    /// whole loop; on a long compact `data.object` (no indentation hint) the loop was faster too (see
+    /// BENCHMARKS.md).
     fn skip_container(&mut self, open: u8, close: u8) -> Result<()> {
         let start = self.pos;
-        let mut depth = 0usize;
-        let mut pos = start;
+        if self.bytes.get(start) != Some(&open) {
+            return Err(Malformed(start));
+        }
+        let mut depth = 1usize;
+        let mut pos = start + 1;
         while let Some(&byte) = self.bytes.get(pos) {
             if byte == b'"' {
                 self.pos = pos;
@@ -469,6 +473,31 @@ mod tests {
         assert_eq!(text(payload, &fields.request_id), Some("req_1"));
         assert_eq!(fields.created, Some(17));
         assert_eq!((fields.livemode, fields.pending_webhooks), (Some(true), Some(0)));
+    }
+
+    #[test]
+    fn integers_are_read_wherever_the_value_starts() {
+        let read = |text: &[u8]| {
+            let mut reader = Reader {
+                bytes: text,
+                pos: 0,
+                key_start: 0,
+                indentation_hint: false,
+            };
+            let value = reader.integer_or_null();
+            (value, reader.pos)
+        };
+        // Whitespace before the value, as `peek` skips it.
+        assert_eq!(read(b"  17,"), (Ok(Some(17)), 4));
+        assert_eq!(read(b"\n -3}"), (Ok(Some(-3)), 4));
+        assert_eq!(read(b"18446744073709551615"), (Ok(Some(u64::MAX.into())), 20));
+        // Not integers: skipped whole, `None`.
+        assert_eq!(read(b" 1.5e3,"), (Ok(None), 6));
+        assert_eq!(read(b"18446744073709551616"), (Ok(None), 20));
+        assert_eq!(read(b" \"17\""), (Ok(None), 5));
+        assert_eq!(read(b"null"), (Ok(None), 4));
+        // Malformed: an error where the number starts.
+        assert_eq!(read(b" -x").0, Err(Malformed(1)));
     }
 
     #[test]
