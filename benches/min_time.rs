@@ -1,6 +1,10 @@
-//! The routines of `verify.rs`, timed as the minimum over batches instead of criterion's median: on a
-//! shared machine, where other tenants slow whole seconds of a run, the fastest of many short batches
-//! moves by a few percent between runs where medians move by ten. Prints the tables of BENCHMARKS.md.
+//! The routines of `verify.rs`, timed as the minimum over many short batches instead of criterion's
+//! median, with the routines interleaved: round after round, one batch of each. This machine has slow
+//! phases lasting seconds (other tenants of the host), and they slow the envelope's scalar code by up to
+//! half again while the SHA-NI rounds of the HMAC barely move. Timed one after the other, as criterion
+//! does, a routine can land wholly in a slow phase and its ratio to the HMAC with it; interleaved, every
+//! routine samples the same phases and the minimums compare like with like. Prints the tables of
+//! BENCHMARKS.md.
 //!
 //! ```sh
 //! cargo bench --bench min_time
@@ -13,9 +17,9 @@ mod support;
 
 use std::{collections::HashMap, time::Instant};
 
-/// Batches per routine, and the time one batch should take.
-const BATCHES: usize = 40;
-const BATCH_NANOS: u128 = 2_000_000;
+/// Rounds (one batch of every routine each), and the time one batch should take: about 7 s in all.
+const ROUNDS: usize = 300;
+const BATCH_NANOS: u128 = 1_000_000;
 
 /// `1234.6` as `1,235`.
 fn grouped(value: f64) -> String {
@@ -31,30 +35,38 @@ fn grouped(value: f64) -> String {
 }
 
 fn main() {
-    // `cargo bench` passes `--bench`; a filter is not supported (the run takes about 20 s in all).
-    let mut best: HashMap<(&str, usize), f64> = HashMap::new();
-    let mut ids = Vec::new();
-    routines::each(|id, size, routine| {
-        if !ids.contains(&id) {
-            ids.push(id);
-        }
-        // As many calls per batch as fit in BATCH_NANOS, from one timed warm-up batch.
-        let start = Instant::now();
-        let mut calls = 0u128;
-        while start.elapsed().as_nanos() < BATCH_NANOS {
-            routine();
-            calls += 1;
-        }
-        let mut min = f64::MAX;
-        for _ in 0..BATCHES {
+    // `cargo bench` passes `--bench`; a filter is not supported.
+    let mut benches = routines::all();
+    // As many calls per batch as fit in BATCH_NANOS, from one timed warm-up batch each.
+    let calls: Vec<u128> = benches
+        .iter_mut()
+        .map(|bench| {
             let start = Instant::now();
-            for _ in 0..calls {
-                routine();
+            let mut calls = 0u128;
+            while start.elapsed().as_nanos() < BATCH_NANOS {
+                (bench.call)();
+                calls += 1;
             }
-            min = min.min(start.elapsed().as_nanos() as f64 / calls as f64);
+            calls
+        })
+        .collect();
+    let mut min = vec![f64::MAX; benches.len()];
+    for _ in 0..ROUNDS {
+        for ((bench, calls), min) in benches.iter_mut().zip(&calls).zip(&mut min) {
+            let start = Instant::now();
+            for _ in 0..*calls {
+                (bench.call)();
+            }
+            *min = min.min(start.elapsed().as_nanos() as f64 / *calls as f64);
         }
-        best.insert((id, size), min);
-    });
+    }
+    let best: HashMap<(&str, usize), f64> = benches
+        .iter()
+        .zip(min)
+        .map(|(bench, min)| ((bench.id, bench.size), min))
+        .collect();
+    let mut ids: Vec<&str> = benches.iter().map(|bench| bench.id).collect();
+    ids.dedup();
 
     let sizes = routines::SIZES;
     let header = |first: &str| {
@@ -64,7 +76,7 @@ fn main() {
         );
         println!("|---|{}", "---:|".repeat(sizes.len()));
     };
-    header("bench (minimum of 40 batches)");
+    header("bench (minimum of 300 interleaved batches)");
     for id in ids {
         let cells = sizes.map(|size| {
             let ns = best[&(id, size)];

@@ -15,12 +15,14 @@ mod support;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 
 fn benches(c: &mut Criterion) {
-    routines::each(|id, size, routine| {
-        let mut group = c.benchmark_group(id);
-        group.throughput(Throughput::Bytes(size as u64));
-        group.bench_function(BenchmarkId::from_parameter(size), |b| b.iter(&mut *routine));
+    for mut bench in routines::all() {
+        let mut group = c.benchmark_group(bench.id);
+        group.throughput(Throughput::Bytes(bench.size as u64));
+        group.bench_function(BenchmarkId::from_parameter(bench.size), |b| {
+            b.iter(&mut bench.call)
+        });
         group.finish();
-    });
+    }
 }
 
 criterion_group!(benches_group, benches);

@@ -22,12 +22,37 @@ use crate::support;
 pub const SIZES: [usize; 4] = [512, 2048, 8192, 65536];
 
 /// A bench routine: one call on a payload and its `Stripe-Signature` header.
-type Routine<'a> = Box<dyn FnMut(&Bytes, &str) + 'a>;
+type Routine = Box<dyn FnMut(&Bytes, &str)>;
 
-/// Calls `bench(id, size, routine)` for every id, in the order above, and every size of [`SIZES`].
-/// Payloads are realistic Stripe events padded to exactly `size` bytes (`support::realistic_event`).
-pub fn each(mut bench: impl FnMut(&'static str, usize, &mut dyn FnMut())) {
+/// One bench: its id, its payload size and the call to time, which owns what it needs.
+pub struct Bench {
+    pub id: &'static str,
+    pub size: usize,
+    pub call: Box<dyn FnMut()>,
+}
+
+/// Every id, in the order above, for every size of [`SIZES`]. Payloads are realistic Stripe events padded
+/// to exactly `size` bytes (`support::realistic_event`).
+pub fn all() -> Vec<Bench> {
+    let mut benches = Vec::new();
+    for size in SIZES {
+        let payload = support::realistic_event(size);
+        let header = support::sign(&payload);
+        // Each size has routines of its own, which own their state.
+        for (order, (id, mut routine)) in routines().into_iter().enumerate() {
+            let (payload, header) = (payload.clone(), header.clone());
+            let call = Box::new(move || routine(&payload, &header));
+            benches.push((order, Bench { id, size, call }));
+        }
+    }
+    // In the order of the ids, then of the sizes.
+    benches.sort_by_key(|(order, bench)| (*order, bench.size));
+    benches.into_iter().map(|(_, bench)| bench).collect()
+}
+
+fn routines() -> [(&'static str, Routine); 6] {
     let verifier = Verifier::new(support::secret()).clock(|| support::NOW);
+    let event_verifier = verifier.clone();
     let old = SigningSecret::new("whsec_previous_secret_for_rotation").unwrap();
     let rotation = Verifier::new(SigningSecrets::new(old).and(support::secret())).clock(|| support::NOW);
     let keyed = Hmac::<Sha256>::new_from_slice(support::SECRET.as_bytes()).unwrap();
@@ -52,10 +77,10 @@ pub fn each(mut bench: impl FnMut(&'static str, usize, &mut dyn FnMut())) {
             .unwrap()
     };
 
-    let routines: [(&'static str, Routine<'_>); 6] = [
+    let routines: [(&'static str, Routine); 6] = [
         (
             "hmac_baseline",
-            Box::new(|payload, _| {
+            Box::new(move |payload, _| {
                 let mut mac = keyed.clone();
                 mac.update(timestamp.as_bytes());
                 mac.update(b".");
@@ -65,7 +90,7 @@ pub fn each(mut bench: impl FnMut(&'static str, usize, &mut dyn FnMut())) {
         ),
         (
             "verify",
-            Box::new(|payload, header| {
+            Box::new(move |payload, header| {
                 black_box(
                     verifier
                         .verify(black_box(header.as_bytes()), black_box(payload))
@@ -75,9 +100,9 @@ pub fn each(mut bench: impl FnMut(&'static str, usize, &mut dyn FnMut())) {
         ),
         (
             "verify_event",
-            Box::new(|payload, header| {
+            Box::new(move |payload, header| {
                 black_box(
-                    verifier
+                    event_verifier
                         .verify_event(black_box(header.as_bytes()), payload.clone())
                         .unwrap(),
                 );
@@ -85,7 +110,7 @@ pub fn each(mut bench: impl FnMut(&'static str, usize, &mut dyn FnMut())) {
         ),
         (
             "verify_rotation",
-            Box::new(|payload, header| {
+            Box::new(move |payload, header| {
                 let verified = rotation
                     .verify(black_box(header.as_bytes()), black_box(payload))
                     .unwrap();
@@ -95,7 +120,7 @@ pub fn each(mut bench: impl FnMut(&'static str, usize, &mut dyn FnMut())) {
         ),
         (
             "layer",
-            Box::new(|payload, header| {
+            Box::new(move |payload, header| {
                 let response = support::run(async {
                     std::future::poll_fn(|cx| Service::<Request<Full<Bytes>>>::poll_ready(&mut layered, cx))
                         .await
@@ -108,23 +133,11 @@ pub fn each(mut bench: impl FnMut(&'static str, usize, &mut dyn FnMut())) {
         ),
         (
             "baseline_service",
-            Box::new(|payload, header| {
+            Box::new(move |payload, header| {
                 black_box(support::run(baseline.call(request(payload, header))).unwrap());
             }),
         ),
     ];
 
-    let cases: Vec<_> = SIZES
-        .into_iter()
-        .map(|size| {
-            let payload = support::realistic_event(size);
-            let header = support::sign(&payload);
-            (size, payload, header)
-        })
-        .collect();
-    for (id, mut routine) in routines {
-        for (size, payload, header) in &cases {
-            bench(id, *size, &mut || routine(payload, header));
-        }
-    }
+    routines
 }

@@ -29,28 +29,43 @@
 
 use std::{borrow::Cow, ops::Range};
 
-/// The envelope fields found in a payload: strings borrowed from it (decoded when escaped), positions of
-/// the raw JSON values. Borrowed strings are checked for control characters but not yet for UTF-8:
-/// `Event` validates them all at once, in the buffer it copies them into.
+/// The envelope fields found in a payload: where their strings are (or the strings decoded, when escaped),
+/// positions of the raw JSON values.
 #[derive(Debug, Default)]
-pub(super) struct Fields<'a> {
-    pub(super) id: Option<Text<'a>>,
-    pub(super) object: Option<Text<'a>>,
-    pub(super) event_type: Option<Text<'a>>,
+pub(super) struct Fields {
+    pub(super) id: Option<Text>,
+    pub(super) object: Option<Text>,
+    pub(super) event_type: Option<Text>,
     pub(super) created: Option<i64>,
     pub(super) livemode: Option<bool>,
-    pub(super) api_version: Option<Text<'a>>,
-    pub(super) account: Option<Text<'a>>,
+    pub(super) api_version: Option<Text>,
+    pub(super) account: Option<Text>,
     pub(super) pending_webhooks: Option<u64>,
-    pub(super) request_id: Option<Text<'a>>,
-    pub(super) idempotency_key: Option<Text<'a>>,
+    pub(super) request_id: Option<Text>,
+    pub(super) idempotency_key: Option<Text>,
     pub(super) data: bool,
     pub(super) data_object: Option<Range<usize>>,
     pub(super) previous_attributes: Option<Range<usize>>,
 }
 
-/// A string value: borrowed from the payload, or decoded when it holds escapes (then valid UTF-8).
-pub(super) type Text<'a> = Cow<'a, [u8]>;
+/// A string value.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) enum Text {
+    /// Without escapes: where its bytes are in the payload, between the quotes (valid UTF-8).
+    Raw(Range<usize>),
+    /// With escapes: decoded (valid UTF-8).
+    Decoded(String),
+}
+
+impl Text {
+    /// The string's bytes, `payload` being the one it was read from.
+    pub(super) fn bytes<'a>(&'a self, payload: &'a [u8]) -> &'a [u8] {
+        match self {
+            Self::Raw(range) => payload.get(range.clone()).unwrap_or_default(),
+            Self::Decoded(text) => text.as_bytes(),
+        }
+    }
+}
 
 /// Where reading stopped, as a byte offset in the payload.
 #[derive(Debug, PartialEq, Eq)]
@@ -59,11 +74,11 @@ pub(super) struct Malformed(pub(super) usize);
 type Result<T> = std::result::Result<T, Malformed>;
 
 /// Reads the envelope of `payload`, which must be a JSON object (trailing whitespace allowed).
-pub(super) fn read(payload: &[u8]) -> Result<Fields<'_>> {
+pub(super) fn read(payload: &[u8]) -> Result<Fields> {
     read_with(payload, true).or_else(|_| read_with(payload, false))
 }
 
-fn read_with(payload: &[u8], indentation_hint: bool) -> Result<Fields<'_>> {
+fn read_with(payload: &[u8], indentation_hint: bool) -> Result<Fields> {
     let mut reader = Reader {
         bytes: payload,
         pos: 0,
@@ -119,16 +134,49 @@ fn read_with(payload: &[u8], indentation_hint: bool) -> Result<Fields<'_>> {
     }
 }
 
+/// `0x01` and `0x80` in every byte of a word.
+const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
+
 /// The index of the first `"` or `\\` among the eight bytes of `word` (little-endian), if any.
 ///
 /// The classic zero-byte test on `word ^ repeat(byte)`: exact for the lowest matching byte, which is the
 /// only one used (borrows can only mark bytes above a real zero).
 fn quote_or_backslash(word: u64) -> Option<usize> {
-    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
-    const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
     let zero_byte = |x: u64| x.wrapping_sub(ONES) & !x & HIGHS;
     let found = zero_byte(word ^ (ONES * u64::from(b'"'))) | zero_byte(word ^ (ONES * u64::from(b'\\')));
     (found != 0).then(|| found.trailing_zeros() as usize / 8)
+}
+
+/// The high bit of every byte of `word` that is not printable ASCII (below `0x20`, or `0x80` and above),
+/// and possibly of bytes above one (a borrow out of it); 0 when all eight are printable ASCII. Exact for
+/// the lowest bytes up to the first flagged one, since borrows only run upwards.
+fn not_printable_ascii(word: u64) -> u64 {
+    (word.wrapping_sub(ONES * 0x20) | word) & HIGHS
+}
+
+/// The eight bytes at `pos` as a little-endian word, zeros past the end of `bytes` (so a string's end
+/// near the end of the payload is found in words too; a zero is neither a quote nor printable).
+fn word_at(bytes: &[u8], pos: usize) -> u64 {
+    match bytes.get(pos..pos + 8) {
+        Some(word) => u64::from_le_bytes(word.try_into().unwrap_or_default()),
+        None => {
+            let rest = bytes.get(pos..).unwrap_or_default();
+            let mut word = [0u8; 8];
+            word.iter_mut().zip(rest).for_each(|(to, from)| *to = *from);
+            u64::from_le_bytes(word)
+        }
+    }
+}
+
+/// Where a skipped string ends (after its closing quote) and what it holds.
+struct StringEnd {
+    end: usize,
+    /// A backslash somewhere: the raw bytes are not the string.
+    escapes: bool,
+    /// Printable ASCII without escapes: the raw bytes are the string, valid UTF-8 without control
+    /// characters. `false` when not known.
+    plain: bool,
 }
 
 struct Reader<'a> {
@@ -142,9 +190,11 @@ struct Reader<'a> {
 
 impl<'a> Reader<'a> {
     fn whitespace(&mut self) {
-        while let Some(b' ' | b'\n' | b'\r' | b'\t') = self.bytes.get(self.pos) {
-            self.pos += 1;
+        let mut pos = self.pos;
+        while let Some(b' ' | b'\n' | b'\r' | b'\t') = self.bytes.get(pos) {
+            pos += 1;
         }
+        self.pos = pos;
     }
 
     /// The next byte after whitespace, not consumed.
@@ -178,8 +228,13 @@ impl<'a> Reader<'a> {
                 return self.malformed();
             }
             self.key_start = self.pos;
-            let key = self.string()?;
-            self.expect(b':')?;
+            let key = self.key()?;
+            // The colon usually follows the key directly (Stripe writes `"key": value`).
+            if self.bytes.get(self.pos) == Some(&b':') {
+                self.pos += 1;
+            } else {
+                self.expect(b':')?;
+            }
             self.whitespace();
             member(self, &key)?;
             match self.peek() {
@@ -193,12 +248,26 @@ impl<'a> Reader<'a> {
         }
     }
 
-    /// Reads a string at its opening quote: its raw bytes when they hold no escape, else decoded.
-    /// Raw bytes are not checked here (keys are only compared); see [`value_string`](Self::value_string).
+    /// Reads a key at its opening quote, as [`string`](Self::string) does. Most keys are shorter than eight
+    /// bytes: when the first word holds the closing quote (and no backslash before it), that is the key,
+    /// without the general loop.
+    fn key(&mut self) -> Result<Cow<'a, [u8]>> {
+        let start = self.pos + 1;
+        if let Some(at) = quote_or_backslash(word_at(self.bytes, start)) {
+            if self.bytes.get(start + at) == Some(&b'"') {
+                self.pos = start + at + 1;
+                return Ok(Cow::Borrowed(&self.bytes[start..start + at]));
+            }
+        }
+        self.string()
+    }
+
+    /// Reads a string at its opening quote: its raw bytes when they hold no escape, else decoded. Raw bytes
+    /// are not checked (keys are only compared); values are read by [`value_string`](Self::value_string).
     fn string(&mut self) -> Result<Cow<'a, [u8]>> {
         let bytes = self.bytes;
         let open = self.pos;
-        let (end, escapes) = self.skip_string()?;
+        let StringEnd { end, escapes, .. } = self.skip_string()?;
         if escapes {
             // Rare in envelope fields; serde_json decodes escapes (and surrogate pairs) correctly.
             return serde_json::from_slice::<String>(&bytes[open..end])
@@ -208,15 +277,28 @@ impl<'a> Reader<'a> {
         Ok(Cow::Borrowed(&bytes[open + 1..end - 1]))
     }
 
-    /// A string value the event returns: free of raw control characters, as JSON requires. Its UTF-8 is
-    /// checked by `Event`, once for all the envelope's strings.
-    fn value_string(&mut self) -> Result<Text<'a>> {
+    /// A string value the event returns: valid UTF-8 and free of raw control characters, as JSON requires
+    /// (serde_json refuses such a payload too, wherever the string is).
+    fn value_string(&mut self) -> Result<Text> {
         let open = self.pos;
-        match self.string()? {
-            Cow::Borrowed(raw) if raw.iter().any(|&b| b < 0x20) => Err(Malformed(open)),
-            // serde_json decoded an escaped one: valid UTF-8, control characters escaped.
-            text => Ok(text),
+        let end = self.skip_string()?;
+        let raw = open + 1..end.end - 1;
+        if end.plain {
+            // Printable ASCII all through, as Stripe's ids, types and versions are: nothing left to check.
+            return Ok(Text::Raw(raw));
         }
+        if end.escapes {
+            // Rare in envelope fields; serde_json decodes escapes (and surrogate pairs) correctly and
+            // refuses control characters and invalid UTF-8.
+            return serde_json::from_slice::<String>(&self.bytes[open..end.end])
+                .map(Text::Decoded)
+                .map_err(|_| Malformed(open));
+        }
+        let bytes = &self.bytes[raw.clone()];
+        if bytes.iter().any(|&b| b < 0x20) || std::str::from_utf8(bytes).is_err() {
+            return Err(Malformed(open));
+        }
+        Ok(Text::Raw(raw))
     }
 
     // The typed readers below take a value of another type (or `null`) as absent, as serde_json's
@@ -224,7 +306,7 @@ impl<'a> Reader<'a> {
     // the event, a required one is reported missing, and with a repeated key the last value counts.
 
     /// A string, else `None`.
-    fn text_or_null(&mut self) -> Result<Option<Text<'a>>> {
+    fn text_or_null(&mut self) -> Result<Option<Text>> {
         match self.peek() {
             Some(b'"') => self.value_string().map(Some),
             _ => self.skip_value().map(|_| None),
@@ -266,11 +348,19 @@ impl<'a> Reader<'a> {
         // After `peek`, which skipped the whitespace before the value.
         let digits = self.pos + usize::from(negative);
         let mut pos = digits;
-        let mut magnitude = Some(0u64);
+        let mut value = 0u64;
         while let Some(&digit @ b'0'..=b'9') = self.bytes.get(pos) {
-            magnitude = magnitude.and_then(|m| m.checked_mul(10)?.checked_add(u64::from(digit - b'0')));
+            value = value.wrapping_mul(10).wrapping_add(u64::from(digit - b'0'));
             pos += 1;
         }
+        // Nineteen digits always fit 64 bits; longer numbers are read again, checked.
+        let magnitude = if pos - digits <= 19 {
+            Some(value)
+        } else {
+            self.bytes[digits..pos].iter().try_fold(0u64, |m, &digit| {
+                m.checked_mul(10)?.checked_add(u64::from(digit - b'0'))
+            })
+        };
         if pos == digits || matches!(self.bytes.get(pos), Some(b'.' | b'e' | b'E' | b'+' | b'-')) {
             // No digit after the sign (malformed), or not an integer: skipped as any number.
             self.skip_number()?;
@@ -281,7 +371,7 @@ impl<'a> Reader<'a> {
     }
 
     /// `request`: `null`, an id string (API versions before 2017-05-25), or `{"id", "idempotency_key"}`.
-    fn request(&mut self) -> Result<(Option<Text<'a>>, Option<Text<'a>>)> {
+    fn request(&mut self) -> Result<(Option<Text>, Option<Text>)> {
         match self.peek() {
             Some(b'{') => {
                 let (mut id, mut key) = (None, None);
@@ -338,14 +428,10 @@ impl<'a> Reader<'a> {
             let line = self.bytes[..self.key_start].iter().rposition(|&b| b == b'\n');
             if let Some(newline) = line {
                 let indent = &self.bytes[newline + 1..self.key_start];
-                let mut pattern = [0u8; 64];
-                if indent.len() + 2 <= pattern.len() && indent.iter().all(|&b| b == b' ' || b == b'\t') {
-                    pattern[0] = b'\n';
-                    pattern[1..=indent.len()].copy_from_slice(indent);
-                    pattern[indent.len() + 1] = b'}';
-                    let pattern = &pattern[..indent.len() + 2];
-                    if let Some(found) = crate::search::find_bytes(pattern, &self.bytes[start..]) {
-                        self.pos = start + found + pattern.len();
+                if indent.iter().all(|&b| b == b' ' || b == b'\t') {
+                    let after = &self.bytes[start..];
+                    if let Some(found) = crate::search::find_closing_line(indent, after) {
+                        self.pos = start + found + indent.len() + 2;
                         return Ok(start..self.pos);
                     }
                 }
@@ -354,24 +440,32 @@ impl<'a> Reader<'a> {
         self.skip_value()
     }
 
-    /// Skips a string at its opening quote; returns the position after the closing quote and whether
-    /// the string holds escapes.
-    fn skip_string(&mut self) -> Result<(usize, bool)> {
+    /// Skips a string at its opening quote; returns where it ends and what it holds.
+    fn skip_string(&mut self) -> Result<StringEnd> {
         let mut pos = self.pos + 1;
         let mut escapes = false;
+        let mut plain = true;
         // Keys and envelope values are short: eight bytes at a time (SWAR) find their end sooner than a
-        // `memchr2` call, which pays off only on long strings.
+        // `memchr2` call, which pays off only on long strings. The same words tell whether the string is
+        // printable ASCII, which spares envelope values a second pass (control characters, UTF-8).
         let short = self.bytes.len().min(pos + 32);
         while pos < short {
-            let Some(word) = self.bytes.get(pos..pos + 8) else {
-                break;
-            };
-            let word = u64::from_le_bytes(word.try_into().unwrap_or_default());
+            let word = word_at(self.bytes, pos);
             match quote_or_backslash(word) {
-                None => pos += 8,
+                None => {
+                    plain &= not_printable_ascii(word) == 0;
+                    pos += 8;
+                }
                 Some(at) if self.bytes[pos + at] == b'"' => {
+                    // Only the bytes before the quote count (the lowest `at` bytes, read little-endian).
+                    let before = u64::MAX.checked_shr(64 - 8 * at as u32).unwrap_or(0);
+                    plain &= not_printable_ascii(word) & before == 0;
                     self.pos = pos + at + 1;
-                    return Ok((self.pos, escapes));
+                    return Ok(StringEnd {
+                        end: self.pos,
+                        escapes,
+                        plain: plain && !escapes,
+                    });
                 }
                 Some(at) => {
                     // A backslash escapes the next byte, whatever it is.
@@ -380,11 +474,16 @@ impl<'a> Reader<'a> {
                 }
             }
         }
+        // Long strings: whether they are plain is left to the caller's own check.
         loop {
             match crate::search::find_either(b'"', b'\\', self.bytes.get(pos..).unwrap_or_default()) {
                 Some(found) if self.bytes[pos + found] == b'"' => {
                     self.pos = pos + found + 1;
-                    return Ok((self.pos, escapes));
+                    return Ok(StringEnd {
+                        end: self.pos,
+                        escapes,
+                        plain: false,
+                    });
                 }
                 // A backslash escapes the next byte, whatever it is.
                 Some(found) => {
@@ -414,7 +513,7 @@ impl<'a> Reader<'a> {
         while let Some(&byte) = self.bytes.get(pos) {
             if byte == b'"' {
                 self.pos = pos;
-                pos = self.skip_string()?.0;
+                pos = self.skip_string()?.end;
                 continue;
             }
             if byte == open {
@@ -452,8 +551,8 @@ impl<'a> Reader<'a> {
 mod tests {
     use super::*;
 
-    fn text<'a>(_payload: &[u8], text: &'a Option<Text<'_>>) -> Option<&'a str> {
-        text.as_deref().map(|bytes| std::str::from_utf8(bytes).unwrap())
+    fn text<'a>(payload: &'a [u8], text: &'a Option<Text>) -> Option<&'a str> {
+        text.as_ref().map(|text| std::str::from_utf8(text.bytes(payload)).unwrap())
     }
 
     #[test]
@@ -501,6 +600,44 @@ mod tests {
     }
 
     #[test]
+    fn plain_strings_are_told_apart_in_the_words_that_find_their_end() {
+        let skip_in = |text: &[u8]| {
+            let mut reader = Reader {
+                bytes: text,
+                pos: 0,
+                key_start: 0,
+                indentation_hint: false,
+            };
+            let end = reader.skip_string()?;
+            Ok::<_, Malformed>((end.end, end.escapes, end.plain))
+        };
+        // In a payload, more follows a string: whole words past its end, of bytes that do not count.
+        let skip = |text: &[u8]| skip_in(&[text, &[0xff; 16]].concat()).unwrap();
+        // Bytes after the closing quote do not count, in the word that holds it or after it.
+        assert_eq!(skip(b"\"evt_1\"\x01\xff\x00"), (7, false, true));
+        assert_eq!(skip(b"\"\""), (2, false, true));
+        // Near the end of the payload the last word is padded with zeros, which do not count either.
+        assert_eq!(skip_in(b"\"ab\"\xff"), Ok((4, false, true)));
+        assert_eq!(skip_in(b"\"ab\xff\""), Ok((5, false, false)));
+        assert!(skip_in(b"\"abc").is_err());
+        assert_eq!(skip(b"\"invoice.payment_succeeded\",\n"), (27, false, true));
+        // Before it, every byte counts: control characters, bytes of multi-byte characters, at any place.
+        for bad in [0x00, 0x01, 0x1f, 0x80, 0xc3, 0xff] {
+            for at in 1..20 {
+                let mut text = b"\"abcdefghijklmnopqrstuvwxyz\"".to_vec();
+                text[at] = bad;
+                assert_eq!(skip(&text), (28, false, false), "{bad:#x} at {at}");
+            }
+        }
+        // DEL and space are printable here (JSON allows them raw); escapes are not plain.
+        assert_eq!(skip(b"\" \x7f\""), (4, false, true));
+        assert_eq!(skip(b"\"a\\\"b\""), (6, true, false));
+        // Long strings leave the check to the caller.
+        let long = [&b"\""[..], &[b'a'; 40], b"\""].concat();
+        assert_eq!(skip(&long), (42, false, false));
+    }
+
+    #[test]
     fn malformed_input_is_an_error_never_a_panic() {
         for payload in [
             &b""[..],
@@ -528,8 +665,9 @@ mod tests {
         }
         assert!(read(b"{}").is_ok());
         assert!(read(b" \n{ } \n").is_ok());
-        // UTF-8 is `Event`'s to check, once for all the strings it keeps (see its tests).
-        assert!(read(b"{\"id\":\"\xff\"}").is_ok());
+        // An envelope string that is not UTF-8, as serde_json would have it.
+        assert_eq!(read(b"{\"id\":\"\xff\"}").unwrap_err(), Malformed(6));
+        assert_eq!(read(b"{\"id\":\"ok\",\"id\":\"\xc3\"}").unwrap_err(), Malformed(16));
     }
 
     #[test]

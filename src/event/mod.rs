@@ -2,20 +2,22 @@
 
 mod envelope;
 
-use std::{fmt, ops::Range, sync::Arc};
+use std::{borrow::Cow, fmt, ops::Range, sync::Arc};
 
 use bytes::Bytes;
 use serde::Deserialize;
 
 use crate::error::{Error, ErrorKind};
-use envelope::Malformed;
+use envelope::{Malformed, Text};
 
 /// A Stripe snapshot event: the envelope fields, and `data.object` kept as raw JSON.
 ///
 /// The event shares the verified payload's [`Bytes`]: nothing of `data.object` is copied or decoded until a
-/// handler asks for it with [`data_object`](Self::data_object), into whatever type it names. Unknown event
-/// types and API versions never fail: `type` and `api_version` are plain strings. Cloning is one reference
-/// count increment, and the event is `Send + Sync + 'static`, so it can live in request extensions.
+/// handler asks for it with [`data_object`](Self::data_object), into whatever type it names, and the
+/// envelope's strings are read where they are in the payload (only strings written with escapes are
+/// decoded into a buffer of their own). Unknown event types and API versions never fail: `type` and
+/// `api_version` are plain strings. Cloning shares the payload (a reference count increment) and copies a
+/// few positions; the event is `Send + Sync + 'static`, so it can live in request extensions.
 ///
 /// ```
 /// use bytes::Bytes;
@@ -37,13 +39,10 @@ use envelope::Malformed;
 /// ```
 #[derive(Clone)]
 pub struct Event {
-    inner: Arc<Inner>,
-}
-
-struct Inner {
     payload: Bytes,
-    /// The envelope's short strings, one after the other: one allocation for all of them.
-    strings: Box<str>,
+    /// The envelope strings that held escapes, decoded, one after the other. `None` in the usual case: the
+    /// other strings are read from `payload`, where they are, so an event costs no allocation of its own.
+    decoded: Option<Arc<str>>,
     id: Span,
     event_type: Span,
     api_version: Option<Span>,
@@ -57,19 +56,41 @@ struct Inner {
     previous_attributes: Option<Range<usize>>,
 }
 
-/// Where a string is in [`Inner::strings`].
+/// Where a string is: in the payload, or in [`Event::decoded`]. Positions are 32-bit to keep the event
+/// small (it is moved into the request's extensions).
 #[derive(Clone, Copy)]
-struct Span(u32, u32);
+struct Span {
+    start: u32,
+    end: u32,
+    decoded: bool,
+}
 
-/// Appends `text` to `buffer` and returns where it is.
-fn push_span(buffer: &mut Vec<u8>, text: &[u8]) -> Span {
-    let start = buffer.len();
-    buffer.extend_from_slice(text);
-    // Strings come from a verified payload far below 4 GiB (the layer's limit is 1 MiB by default).
-    Span(
-        u32::try_from(start).unwrap_or(0),
-        u32::try_from(buffer.len()).unwrap_or(0),
-    )
+impl Span {
+    fn new(range: Range<usize>, decoded: bool) -> Option<Self> {
+        Some(Self {
+            start: u32::try_from(range.start).ok()?,
+            end: u32::try_from(range.end).ok()?,
+            decoded,
+        })
+    }
+}
+
+/// Places an envelope string: where it is in the payload when it was written without escapes, else
+/// appended to `decoded`. `Err` holds the string's position when it cannot be placed.
+fn place(payload: &[u8], text: Text, decoded: &mut String) -> Result<Span, usize> {
+    let text = match text {
+        Text::Raw(range) => match Span::new(range.clone(), false) {
+            Some(span) => return Ok(span),
+            // Beyond 4 GiB into the payload: kept as a copy instead (the reader checked it is UTF-8).
+            None => Cow::Borrowed(std::str::from_utf8(&payload[range.clone()]).map_err(|_| range.start)?),
+        },
+        Text::Decoded(text) => Cow::Owned(text),
+    };
+    let start = decoded.len();
+    decoded.push_str(&text);
+    // Over 4 GiB of decoded envelope strings needs a payload larger still; such a string is refused
+    // rather than misplaced.
+    Span::new(start..decoded.len(), true).ok_or(start)
 }
 
 impl Event {
@@ -89,7 +110,7 @@ impl Event {
             Ok(fields) => fields,
             Err(Malformed(at)) => return Err(json_error(&payload, at)),
         };
-        match fields.object.as_deref() {
+        match fields.object.as_ref().map(|text| text.bytes(&payload)) {
             Some(b"event") => {}
             Some(b"v2.core.event") => return Err(invalid(InvalidEvent::ThinEvent)),
             Some(_) => return Err(invalid(InvalidEvent::NotAnEventObject)),
@@ -112,74 +133,45 @@ impl Event {
             .filter(|range| payload.get(range.start) == Some(&b'{'))
             .ok_or_else(|| invalid(InvalidEvent::MissingField("data.object")))?;
 
-        // The envelope's strings, copied into one exactly sized buffer and checked for UTF-8 there, once:
-        // one allocation and one validation for all of them.
-        let optional = [
-            fields.api_version.as_deref(),
-            fields.account.as_deref(),
-            fields.request_id.as_deref(),
-            fields.idempotency_key.as_deref(),
-        ];
-        let capacity =
-            id.len() + event_type.len() + optional.iter().flatten().map(|text| text.len()).sum::<usize>();
-        let mut buffer = Vec::with_capacity(capacity);
-        let id_span = push_span(&mut buffer, &id);
-        let type_span = push_span(&mut buffer, &event_type);
-        let [api_version, account, request_id, idempotency_key] =
-            optional.map(|text| text.map(|text| push_span(&mut buffer, text)));
-        let spans = [
-            Some(id_span),
-            Some(type_span),
+        let mut decoded = String::new();
+        let mut place = |text| place(&payload, text, &mut decoded).map_err(|at| json_error(&payload, at));
+        let id = place(id)?;
+        let event_type = place(event_type)?;
+        let [api_version, account, request_id, idempotency_key] = [
+            fields.api_version,
+            fields.account,
+            fields.request_id,
+            fields.idempotency_key,
+        ]
+        .map(|text| text.map(&mut place).transpose());
+        let (api_version, account, request_id, idempotency_key) =
+            (api_version?, account?, request_id?, idempotency_key?);
+        Ok(Self {
+            decoded: (!decoded.is_empty()).then(|| Arc::from(decoded)),
+            id,
+            event_type,
             api_version,
             account,
             request_id,
             idempotency_key,
-        ];
-        let strings = match String::from_utf8(buffer) {
-            // Valid as a whole and cut at character boundaries: every string is valid on its own.
-            Ok(strings)
-                if spans
-                    .iter()
-                    .flatten()
-                    .all(|span| strings.is_char_boundary(span.0 as usize)) =>
-            {
-                strings.into_boxed_str()
-            }
-            _ => {
-                let pieces = [Some(&*id), Some(&*event_type)].into_iter().chain(optional);
-                let invalid = pieces
-                    .flatten()
-                    .find(|piece| std::str::from_utf8(piece).is_err())
-                    .map_or(0, |piece| {
-                        (piece.as_ptr() as usize).saturating_sub(payload.as_ptr() as usize + 1)
-                    });
-                return Err(json_error(&payload, invalid));
-            }
-        };
-        Ok(Self {
-            inner: Arc::new(Inner {
-                strings,
-                id: id_span,
-                event_type: type_span,
-                api_version,
-                account,
-                request_id,
-                idempotency_key,
-                created,
-                livemode: fields.livemode.unwrap_or(false),
-                pending_webhooks: fields.pending_webhooks,
-                object,
-                previous_attributes: fields.previous_attributes,
-                payload,
-            }),
+            created,
+            livemode: fields.livemode.unwrap_or(false),
+            pending_webhooks: fields.pending_webhooks,
+            object,
+            previous_attributes: fields.previous_attributes,
+            payload,
         })
     }
 
     fn string(&self, span: Span) -> &str {
-        self.inner
-            .strings
-            .get(span.0 as usize..span.1 as usize)
-            .unwrap_or_default()
+        let bytes = if span.decoded {
+            self.decoded.as_deref().unwrap_or_default().as_bytes()
+        } else {
+            &self.payload
+        };
+        // Checked when the event was made: this finds valid UTF-8 (ASCII, in practice, at a word a time).
+        let text = bytes.get(span.start as usize..span.end as usize).unwrap_or_default();
+        std::str::from_utf8(text).unwrap_or_default()
     }
 
     fn optional(&self, span: Option<Span>) -> Option<&str> {
@@ -188,48 +180,48 @@ impl Event {
 
     /// The event id, `evt_...`. Use it to deduplicate deliveries: Stripe may deliver an event more than once.
     pub fn id(&self) -> &str {
-        self.string(self.inner.id)
+        self.string(self.id)
     }
 
     /// The event type, e.g. `"invoice.paid"`. Any string: types added after this crate was written work.
     pub fn event_type(&self) -> &str {
-        self.string(self.inner.event_type)
+        self.string(self.event_type)
     }
 
     /// When the event was created, in Unix seconds.
     pub fn created(&self) -> i64 {
-        self.inner.created
+        self.created
     }
 
     /// `true` for live-mode events, `false` for test mode (and when the field is absent).
     pub fn livemode(&self) -> bool {
-        self.inner.livemode
+        self.livemode
     }
 
     /// The API version `data.object` was rendered with, if the event carries one.
     pub fn api_version(&self) -> Option<&str> {
-        self.optional(self.inner.api_version)
+        self.optional(self.api_version)
     }
 
     /// For Connect events, the connected account (`acct_...`) the event belongs to.
     pub fn account(&self) -> Option<&str> {
-        self.optional(self.inner.account)
+        self.optional(self.account)
     }
 
     /// How many webhook deliveries of this event were still pending when it was sent.
     pub fn pending_webhooks(&self) -> Option<u64> {
-        self.inner.pending_webhooks
+        self.pending_webhooks
     }
 
     /// The id of the API request that caused the event (`req_...`), if any; older API versions send it as a
     /// plain string, which is accepted too.
     pub fn request_id(&self) -> Option<&str> {
-        self.optional(self.inner.request_id)
+        self.optional(self.request_id)
     }
 
     /// The idempotency key of the API request that caused the event, if any.
     pub fn idempotency_key(&self) -> Option<&str> {
-        self.optional(self.inner.idempotency_key)
+        self.optional(self.idempotency_key)
     }
 
     /// Deserializes `data.object` into the type you name: a struct of just the fields you need, a type from
@@ -255,7 +247,7 @@ impl Event {
 
     /// The raw JSON bytes of `data.object`, exactly as signed.
     pub fn data_object_raw(&self) -> &[u8] {
-        &self.inner.payload[self.inner.object.clone()]
+        &self.payload[self.object.clone()]
     }
 
     /// Deserializes `data.previous_attributes` (present on `*.updated` events) into the type you name.
@@ -269,13 +261,13 @@ impl Event {
 
     /// The raw JSON bytes of `data.previous_attributes`, if present.
     pub fn previous_attributes_raw(&self) -> Option<&[u8]> {
-        let range = self.inner.previous_attributes.clone()?;
-        Some(&self.inner.payload[range])
+        let range = self.previous_attributes.clone()?;
+        Some(&self.payload[range])
     }
 
     /// The whole verified payload, exactly as received.
     pub fn payload(&self) -> &Bytes {
-        &self.inner.payload
+        &self.payload
     }
 }
 
@@ -601,6 +593,9 @@ mod tests {
         assert_traits::<Event>();
         let event = Event::from_verified_payload(Bytes::from_static(FULL)).unwrap();
         let clone = event.clone();
-        assert!(Arc::ptr_eq(&event.inner, &clone.inner));
+        // The clone shares the payload, and its strings are the payload's own bytes.
+        assert_eq!(clone.payload().as_ptr(), event.payload().as_ptr());
+        assert!(FULL.as_ptr_range().contains(&clone.id().as_ptr()));
+        assert!(FULL.as_ptr_range().contains(&clone.event_type().as_ptr()));
     }
 }
