@@ -78,12 +78,20 @@ impl Span {
 /// Places an envelope string: where it is in the payload when it was written without escapes, else
 /// appended to `decoded`. `Err` holds the string's position when it cannot be placed.
 fn place(payload: &[u8], text: Text, decoded: &mut String) -> Result<Span, usize> {
+    if let Text::Raw(range) = &text {
+        if let Some(span) = Span::new(range.clone(), false) {
+            return Ok(span);
+        }
+    }
+    place_copy(payload, text, decoded)
+}
+
+/// [`place`] for a string kept as a copy: decoded, or beyond 4 GiB into the payload.
+#[cold]
+fn place_copy(payload: &[u8], text: Text, decoded: &mut String) -> Result<Span, usize> {
     let text = match text {
-        Text::Raw(range) => match Span::new(range.clone(), false) {
-            Some(span) => return Ok(span),
-            // Beyond 4 GiB into the payload: kept as a copy instead (the reader checked it is UTF-8).
-            None => Cow::Borrowed(std::str::from_utf8(&payload[range.clone()]).map_err(|_| range.start)?),
-        },
+        // Beyond 4 GiB into the payload (the reader checked it is UTF-8).
+        Text::Raw(range) => Cow::Borrowed(std::str::from_utf8(&payload[range.clone()]).map_err(|_| range.start)?),
         Text::Decoded(text) => Cow::Owned(text),
     };
     let start = decoded.len();
@@ -137,15 +145,11 @@ impl Event {
         let mut place = |text| place(&payload, text, &mut decoded).map_err(|at| json_error(&payload, at));
         let id = place(id)?;
         let event_type = place(event_type)?;
-        let [api_version, account, request_id, idempotency_key] = [
-            fields.api_version,
-            fields.account,
-            fields.request_id,
-            fields.idempotency_key,
-        ]
-        .map(|text| text.map(&mut place).transpose());
-        let (api_version, account, request_id, idempotency_key) =
-            (api_version?, account?, request_id?, idempotency_key?);
+        let mut optional = |text: Option<Text>| text.map(&mut place).transpose();
+        let api_version = optional(fields.api_version)?;
+        let account = optional(fields.account)?;
+        let request_id = optional(fields.request_id)?;
+        let idempotency_key = optional(fields.idempotency_key)?;
         Ok(Self {
             decoded: (!decoded.is_empty()).then(|| Arc::from(decoded)),
             id,
