@@ -15,7 +15,9 @@ use super::{
     layer::{Config, StripeSignatureLayer},
     rejection::{DefaultRejection, RejectionResponse},
 };
-use crate::{header::Parsed, verify::signature_header, Error, ErrorKind, SignatureHeader, SigningSecrets};
+use crate::{
+    header::Parsed, verify::signature_header, Error, ErrorKind, SignatureHeader, SigningSecrets, STRIPE_SIGNATURE,
+};
 
 /// Configuration and per-service state shared by every clone of a [`StripeSignature`].
 #[derive(Debug)]
@@ -114,7 +116,11 @@ impl CheckedHeader {
     /// nothing changes between the check and the verification (the layer owns them); if the value were
     /// gone, the header would read as empty and match nothing.
     pub(crate) fn header<'a>(&self, parts: &'a Parts) -> SignatureHeader<'a> {
-        let value = signature_header(&parts.headers).map_or(&b""[..], HeaderValue::as_bytes);
+        // The one value `precheck` found (it refused a repeated header): one probe, no second scan.
+        let value = parts
+            .headers
+            .get(&STRIPE_SIGNATURE)
+            .map_or(&b""[..], HeaderValue::as_bytes);
         SignatureHeader::reassemble(value, self.parsed)
     }
 }
