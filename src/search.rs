@@ -32,7 +32,6 @@ mod imp {
             None => memchr::memchr2(first, second, haystack),
         }
     }
-
 }
 #[cfg(not(target_arch = "x86_64"))]
 mod imp {

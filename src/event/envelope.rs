@@ -558,7 +558,8 @@ mod tests {
     use super::*;
 
     fn text<'a>(payload: &'a [u8], text: &'a Option<Text>) -> Option<&'a str> {
-        text.as_ref().map(|text| std::str::from_utf8(text.bytes(payload)).unwrap())
+        text.as_ref()
+            .map(|text| std::str::from_utf8(text.bytes(payload)).unwrap())
     }
 
     #[test]
@@ -688,7 +689,10 @@ mod tests {
         assert!(read(b" \n{ } \n").is_ok());
         // An envelope string that is not UTF-8, as serde_json would have it.
         assert_eq!(read(b"{\"id\":\"\xff\"}").unwrap_err(), Malformed(6));
-        assert_eq!(read(b"{\"id\":\"ok\",\"id\":\"\xc3\"}").unwrap_err(), Malformed(16));
+        assert_eq!(
+            read(b"{\"id\":\"ok\",\"id\":\"\xc3\"}").unwrap_err(),
+            Malformed(16)
+        );
     }
 
     #[test]

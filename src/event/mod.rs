@@ -91,7 +91,9 @@ fn place(payload: &[u8], text: Text, decoded: &mut String) -> Result<Span, usize
 fn place_copy(payload: &[u8], text: Text, decoded: &mut String) -> Result<Span, usize> {
     let text = match text {
         // Beyond 4 GiB into the payload (the reader checked it is UTF-8).
-        Text::Raw(range) => Cow::Borrowed(std::str::from_utf8(&payload[range.clone()]).map_err(|_| range.start)?),
+        Text::Raw(range) => {
+            Cow::Borrowed(std::str::from_utf8(&payload[range.clone()]).map_err(|_| range.start)?)
+        }
         Text::Decoded(text) => Cow::Owned(text),
     };
     let start = decoded.len();
@@ -174,7 +176,9 @@ impl Event {
             &self.payload
         };
         // Checked when the event was made: this finds valid UTF-8 (ASCII, in practice, at a word a time).
-        let text = bytes.get(span.start as usize..span.end as usize).unwrap_or_default();
+        let text = bytes
+            .get(span.start as usize..span.end as usize)
+            .unwrap_or_default();
         std::str::from_utf8(text).unwrap_or_default()
     }
 

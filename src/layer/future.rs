@@ -130,12 +130,12 @@ where
                     return Poll::Ready(Ok(reject(this.rejection, error, *close)));
                 }
                 StateProj::Buffering {
-                    body,
+                    mut body,
                     buffer,
                     request,
                 } => {
                     let limit = this.shared.config.limit;
-                    match ready!(body.poll_frame(cx)) {
+                    let ended = match ready!(body.as_mut().poll_frame(cx)) {
                         Some(Ok(frame)) => {
                             // Trailers are not part of what Stripe signs; only data frames count.
                             if let Ok(mut data) = frame.into_data() {
@@ -152,6 +152,9 @@ where
                                 }
                                 buffer.push(data.copy_to_bytes(data.remaining()));
                             }
+                            // A body that knows it has ended (hyper's with a `Content-Length`, `Full`)
+                            // spares a poll for the end.
+                            body.is_end_stream()
                         }
                         Some(Err(source)) => {
                             let error = Error::with_boxed_source(ErrorKind::BodyRead, source.into());
@@ -161,34 +164,32 @@ where
                                 error: Some(error),
                                 close,
                             });
+                            continue;
                         }
-                        None => {
-                            let Pending {
-                                mut parts,
-                                mut inner,
-                                header,
-                            } = request.take().expect("ResponseFuture polled after completion");
-                            let payload = buffer.take();
-                            match verify(this.shared, &header, &payload, &mut parts) {
-                                Ok(()) => {
-                                    let request = Request::from_parts(parts, VerifiedBody::new(payload));
-                                    let future = inner.call(request);
-                                    this.state.set(State::Calling { future });
-                                }
-                                Err(error) => {
-                                    log::rejected(
-                                        this.shared,
-                                        &error,
-                                        Some(&payload),
-                                        Some(header.header(&parts)),
-                                    );
-                                    // The body was read to its end: the connection can be reused.
-                                    this.state.set(State::Rejected {
-                                        error: Some(error),
-                                        close: false,
-                                    });
-                                }
-                            }
+                        None => true,
+                    };
+                    if !ended {
+                        continue;
+                    }
+                    let Pending {
+                        mut parts,
+                        mut inner,
+                        header,
+                    } = request.take().expect("ResponseFuture polled after completion");
+                    let payload = buffer.take();
+                    match verify(this.shared, &header, &payload, &mut parts) {
+                        Ok(()) => {
+                            let request = Request::from_parts(parts, VerifiedBody::new(payload));
+                            let future = inner.call(request);
+                            this.state.set(State::Calling { future });
+                        }
+                        Err(error) => {
+                            log::rejected(this.shared, &error, Some(&payload), Some(header.header(&parts)));
+                            // The body was read to its end: the connection can be reused.
+                            this.state.set(State::Rejected {
+                                error: Some(error),
+                                close: false,
+                            });
                         }
                     }
                 }

@@ -16,7 +16,8 @@ use super::{
     rejection::{DefaultRejection, RejectionResponse},
 };
 use crate::{
-    header::Parsed, verify::signature_header, Error, ErrorKind, SignatureHeader, SigningSecrets, STRIPE_SIGNATURE,
+    header::Parsed, verify::signature_header, Error, ErrorKind, SignatureHeader, SigningSecrets,
+    STRIPE_SIGNATURE,
 };
 
 /// Configuration and per-service state shared by every clone of a [`StripeSignature`].
