@@ -29,41 +29,50 @@
 
 use std::{borrow::Cow, ops::Range};
 
-/// The envelope fields found in a payload: where their strings are (or the strings decoded, when escaped),
-/// positions of the raw JSON values.
+/// The envelope fields found in a payload: where their strings are, positions of the raw JSON values.
 #[derive(Debug, Default)]
 pub(super) struct Fields {
-    pub(super) id: Option<Text>,
-    pub(super) object: Option<Text>,
-    pub(super) event_type: Option<Text>,
+    pub(super) id: Option<Span>,
+    pub(super) object: Option<Span>,
+    pub(super) event_type: Option<Span>,
     pub(super) created: Option<i64>,
     pub(super) livemode: Option<bool>,
-    pub(super) api_version: Option<Text>,
-    pub(super) account: Option<Text>,
+    pub(super) api_version: Option<Span>,
+    pub(super) account: Option<Span>,
     pub(super) pending_webhooks: Option<u64>,
-    pub(super) request_id: Option<Text>,
-    pub(super) idempotency_key: Option<Text>,
+    pub(super) request_id: Option<Span>,
+    pub(super) idempotency_key: Option<Span>,
     pub(super) data: bool,
     pub(super) data_object: Option<Range<usize>>,
     pub(super) previous_attributes: Option<Range<usize>>,
+    /// The strings written with escapes, decoded, one after the other (spans with `decoded` point here).
+    /// Empty in the usual case. With a repeated key it may hold a string no span points to.
+    pub(super) decoded: String,
 }
 
-/// A string value.
-#[derive(Debug, PartialEq, Eq)]
-pub(super) enum Text {
-    /// Without escapes: where its bytes are in the payload, between the quotes (valid UTF-8).
-    Raw(Range<usize>),
-    /// With escapes: decoded (valid UTF-8).
-    Decoded(String),
+/// Where a string value is: between its quotes in the payload (written without escapes), or in
+/// [`Fields::decoded`]. Either way valid UTF-8. Positions are 32-bit to keep the `Event` that stores
+/// spans small (it is moved into the request's extensions).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct Span {
+    start: u32,
+    end: u32,
+    decoded: bool,
 }
 
-impl Text {
-    /// The string's bytes, `payload` being the one it was read from.
-    pub(super) fn bytes<'a>(&'a self, payload: &'a [u8]) -> &'a [u8] {
-        match self {
-            Self::Raw(range) => payload.get(range.clone()).unwrap_or_default(),
-            Self::Decoded(text) => text.as_bytes(),
-        }
+impl Span {
+    fn new(range: Range<usize>, decoded: bool) -> Option<Self> {
+        Some(Self {
+            start: u32::try_from(range.start).ok()?,
+            end: u32::try_from(range.end).ok()?,
+            decoded,
+        })
+    }
+
+    /// The string's bytes, from the payload or the decoded strings it was read with.
+    pub(super) fn bytes<'a>(self, payload: &'a [u8], decoded: &'a str) -> &'a [u8] {
+        let from = if self.decoded { decoded.as_bytes() } else { payload };
+        from.get(self.start as usize..self.end as usize).unwrap_or_default()
     }
 }
 
@@ -86,21 +95,22 @@ fn read_with(payload: &[u8], indentation_hint: bool) -> Result<Fields> {
         indentation_hint,
     };
     let mut fields = Fields::default();
+    let mut decoded = String::new();
     reader.object(|reader, key| {
         match key {
-            b"id" => fields.id = reader.text_or_null()?,
-            b"object" => fields.object = reader.text_or_null()?,
-            b"type" => fields.event_type = reader.text_or_null()?,
-            b"api_version" => fields.api_version = reader.text_or_null()?,
-            b"account" => fields.account = reader.text_or_null()?,
+            b"id" => fields.id = reader.text_or_null(&mut decoded)?,
+            b"object" => fields.object = reader.text_or_null(&mut decoded)?,
+            b"type" => fields.event_type = reader.text_or_null(&mut decoded)?,
+            b"api_version" => fields.api_version = reader.text_or_null(&mut decoded)?,
+            b"account" => fields.account = reader.text_or_null(&mut decoded)?,
             b"created" => fields.created = reader.created()?,
             b"livemode" => fields.livemode = reader.bool_or_null()?,
             b"pending_webhooks" => fields.pending_webhooks = reader.unsigned_or_null()?,
-            b"request" => (fields.request_id, fields.idempotency_key) = reader.request()?,
+            b"request" => (fields.request_id, fields.idempotency_key) = reader.request(&mut decoded)?,
             b"data" => {
                 // A repeated `data` replaces the earlier one entirely.
                 (fields.data_object, fields.previous_attributes) = (None, None);
-                fields.data = reader.peek() == Some(b'{');
+                fields.data = reader.current() == Some(b'{');
                 if fields.data {
                     reader.object(|reader, key| {
                         match key {
@@ -128,6 +138,7 @@ fn read_with(payload: &[u8], indentation_hint: bool) -> Result<Fields> {
     })?;
     reader.whitespace();
     if reader.pos == payload.len() {
+        fields.decoded = decoded;
         Ok(fields)
     } else {
         Err(Malformed(reader.pos))
@@ -146,6 +157,14 @@ fn quote_or_backslash(word: u64) -> Option<usize> {
     let zero_byte = |x: u64| x.wrapping_sub(ONES) & !x & HIGHS;
     let found = zero_byte(word ^ (ONES * u64::from(b'"'))) | zero_byte(word ^ (ONES * u64::from(b'\\')));
     (found != 0).then(|| found.trailing_zeros() as usize / 8)
+}
+
+/// Appends `text` to the decoded strings and returns where it is; `None` beyond 4 GiB of them (which needs
+/// a payload larger still: such a string is refused rather than misplaced).
+fn keep_decoded(decoded: &mut String, text: &str) -> Option<Span> {
+    let start = decoded.len();
+    decoded.push_str(text);
+    Span::new(start..decoded.len(), true)
 }
 
 /// The high bit of every byte of `word` that is not printable ASCII (below `0x20`, or `0x80` and above),
@@ -195,6 +214,12 @@ impl<'a> Reader<'a> {
             pos += 1;
         }
         self.pos = pos;
+    }
+
+    /// The byte at the reading position, not consumed. The value readers below start at a value's first
+    /// byte, since [`object`](Self::object) skips the whitespace after each colon before calling them.
+    fn current(&self) -> Option<u8> {
+        self.bytes.get(self.pos).copied()
     }
 
     /// The next byte after whitespace, not consumed.
@@ -284,27 +309,34 @@ impl<'a> Reader<'a> {
     }
 
     /// A string value the event returns: valid UTF-8 and free of raw control characters, as JSON requires
-    /// (serde_json refuses such a payload too, wherever the string is).
-    fn value_string(&mut self) -> Result<Text> {
+    /// (serde_json refuses such a payload too, wherever the string is). Strings with escapes are decoded
+    /// into `decoded`.
+    fn value_string(&mut self, decoded: &mut String) -> Result<Span> {
         let open = self.pos;
         let end = self.skip_string()?;
         let raw = open + 1..end.end - 1;
-        if end.plain {
-            // Printable ASCII all through, as Stripe's ids, types and versions are: nothing left to check.
-            return Ok(Text::Raw(raw));
+        if !end.plain {
+            if end.escapes {
+                // Rare in envelope fields; serde_json decodes escapes (and surrogate pairs) correctly and
+                // refuses control characters and invalid UTF-8.
+                let text = serde_json::from_slice::<String>(&self.bytes[open..end.end])
+                    .map_err(|_| Malformed(open))?;
+                return keep_decoded(decoded, &text).ok_or(Malformed(open));
+            }
+            let bytes = &self.bytes[raw.clone()];
+            if bytes.iter().any(|&b| b < 0x20) || std::str::from_utf8(bytes).is_err() {
+                return Err(Malformed(open));
+            }
         }
-        if end.escapes {
-            // Rare in envelope fields; serde_json decodes escapes (and surrogate pairs) correctly and
-            // refuses control characters and invalid UTF-8.
-            return serde_json::from_slice::<String>(&self.bytes[open..end.end])
-                .map(Text::Decoded)
-                .map_err(|_| Malformed(open));
+        // Printable ASCII all through (as Stripe's ids, types and versions are), or checked above.
+        match Span::new(raw.clone(), false) {
+            Some(span) => Ok(span),
+            // Beyond 4 GiB into the payload: kept as a copy instead.
+            None => {
+                let text = std::str::from_utf8(&self.bytes[raw]).map_err(|_| Malformed(open))?;
+                keep_decoded(decoded, text).ok_or(Malformed(open))
+            }
         }
-        let bytes = &self.bytes[raw.clone()];
-        if bytes.iter().any(|&b| b < 0x20) || std::str::from_utf8(bytes).is_err() {
-            return Err(Malformed(open));
-        }
-        Ok(Text::Raw(raw))
     }
 
     // The typed readers below take a value of another type (or `null`) as absent, as serde_json's
@@ -312,9 +344,9 @@ impl<'a> Reader<'a> {
     // the event, a required one is reported missing, and with a repeated key the last value counts.
 
     /// A string, else `None`.
-    fn text_or_null(&mut self) -> Result<Option<Text>> {
-        match self.peek() {
-            Some(b'"') => self.value_string().map(Some),
+    fn text_or_null(&mut self, decoded: &mut String) -> Result<Option<Span>> {
+        match self.current() {
+            Some(b'"') => self.value_string(decoded).map(Some),
             _ => self.skip_value().map(|_| None),
         }
     }
@@ -346,12 +378,11 @@ impl<'a> Reader<'a> {
     /// A number written as an optional `-` and decimal digits whose magnitude fits 64 bits, read in the
     /// pass that skips it; a fraction, an exponent or another type of value is `None`.
     fn integer_or_null(&mut self) -> Result<Option<i128>> {
-        let negative = match self.peek() {
+        let negative = match self.current() {
             Some(b'-') => true,
             Some(b'0'..=b'9') => false,
             _ => return self.skip_value().map(|_| None),
         };
-        // After `peek`, which skipped the whitespace before the value.
         let digits = self.pos + usize::from(negative);
         let mut pos = digits;
         let mut value = 0u64;
@@ -377,14 +408,14 @@ impl<'a> Reader<'a> {
     }
 
     /// `request`: `null`, an id string (API versions before 2017-05-25), or `{"id", "idempotency_key"}`.
-    fn request(&mut self) -> Result<(Option<Text>, Option<Text>)> {
-        match self.peek() {
+    fn request(&mut self, decoded: &mut String) -> Result<(Option<Span>, Option<Span>)> {
+        match self.current() {
             Some(b'{') => {
                 let (mut id, mut key) = (None, None);
                 self.object(|reader, name| {
                     match name {
-                        b"id" => id = reader.text_or_null()?,
-                        b"idempotency_key" => key = reader.text_or_null()?,
+                        b"id" => id = reader.text_or_null(decoded)?,
+                        b"idempotency_key" => key = reader.text_or_null(decoded)?,
                         _ => {
                             reader.skip_value()?;
                         }
@@ -393,7 +424,7 @@ impl<'a> Reader<'a> {
                 })?;
                 Ok((id, key))
             }
-            _ => Ok((self.text_or_null()?, None)),
+            _ => Ok((self.text_or_null(decoded)?, None)),
         }
     }
 
@@ -409,7 +440,7 @@ impl<'a> Reader<'a> {
     /// Skips any value (at its first byte) and returns where it was.
     fn skip_value(&mut self) -> Result<Range<usize>> {
         let start = self.pos;
-        match self.peek() {
+        match self.current() {
             Some(b'"') => {
                 self.skip_string()?;
             }
@@ -557,9 +588,8 @@ impl<'a> Reader<'a> {
 mod tests {
     use super::*;
 
-    fn text<'a>(payload: &'a [u8], text: &'a Option<Text>) -> Option<&'a str> {
-        text.as_ref()
-            .map(|text| std::str::from_utf8(text.bytes(payload)).unwrap())
+    fn text<'a>(payload: &'a [u8], fields: &'a Fields, span: Option<Span>) -> Option<&'a str> {
+        span.map(|span| std::str::from_utf8(span.bytes(payload, &fields.decoded)).unwrap())
     }
 
     #[test]
@@ -574,9 +604,9 @@ mod tests {
             br#"{"a": "}{\"}", "b": [1, {"c": "\\"}, "]"], "d": {}}"#
         );
         assert!(fields.previous_attributes.is_none());
-        assert_eq!(text(payload, &fields.event_type), Some("té"));
-        assert_eq!(text(payload, &fields.id), Some("evt"));
-        assert_eq!(text(payload, &fields.request_id), Some("req_1"));
+        assert_eq!(text(payload, &fields, fields.event_type), Some("té"));
+        assert_eq!(text(payload, &fields, fields.id), Some("evt"));
+        assert_eq!(text(payload, &fields, fields.request_id), Some("req_1"));
         assert_eq!(fields.created, Some(17));
         assert_eq!((fields.livemode, fields.pending_webhooks), (Some(true), Some(0)));
     }
@@ -587,17 +617,17 @@ mod tests {
         let payload = br#"{"a_key_longer_than_twenty_four_bytes": {"type": "no"}, "\u0074ype": "t", "pending_webhooks": 3,
             "ab\"c": 1, "idempotency": "x", "request": {"idempotency_key": "k", "id\u0000": "no"}, "id": "e"}"#;
         let fields = read(payload).unwrap();
-        assert_eq!(text(payload, &fields.event_type), Some("t"));
+        assert_eq!(text(payload, &fields, fields.event_type), Some("t"));
         assert_eq!(fields.pending_webhooks, Some(3));
-        assert_eq!(text(payload, &fields.idempotency_key), Some("k"));
+        assert_eq!(text(payload, &fields, fields.idempotency_key), Some("k"));
         assert_eq!(fields.request_id, None);
-        assert_eq!(text(payload, &fields.id), Some("e"));
+        assert_eq!(text(payload, &fields, fields.id), Some("e"));
         let value: serde_json::Value = serde_json::from_slice(payload).unwrap();
         assert_eq!(value["type"], "t");
     }
 
     #[test]
-    fn integers_are_read_wherever_the_value_starts() {
+    fn integers_are_read_from_their_first_byte() {
         let read = |text: &[u8]| {
             let mut reader = Reader {
                 bytes: text,
@@ -608,17 +638,16 @@ mod tests {
             let value = reader.integer_or_null();
             (value, reader.pos)
         };
-        // Whitespace before the value, as `peek` skips it.
-        assert_eq!(read(b"  17,"), (Ok(Some(17)), 4));
-        assert_eq!(read(b"\n -3}"), (Ok(Some(-3)), 4));
+        assert_eq!(read(b"17,"), (Ok(Some(17)), 2));
+        assert_eq!(read(b"-3}"), (Ok(Some(-3)), 2));
         assert_eq!(read(b"18446744073709551615"), (Ok(Some(u64::MAX.into())), 20));
         // Not integers: skipped whole, `None`.
-        assert_eq!(read(b" 1.5e3,"), (Ok(None), 6));
+        assert_eq!(read(b"1.5e3,"), (Ok(None), 5));
         assert_eq!(read(b"18446744073709551616"), (Ok(None), 20));
-        assert_eq!(read(b" \"17\""), (Ok(None), 5));
+        assert_eq!(read(b"\"17\""), (Ok(None), 4));
         assert_eq!(read(b"null"), (Ok(None), 4));
         // Malformed: an error where the number starts.
-        assert_eq!(read(b" -x").0, Err(Malformed(1)));
+        assert_eq!(read(b"-x").0, Err(Malformed(0)));
     }
 
     #[test]
@@ -700,26 +729,26 @@ mod tests {
         // Pretty-printed: the hint cuts data.object at "\n    }".
         let pretty = b"{\n  \"data\": {\n    \"object\": {\n      \"a\": {\n        \"b\": 1\n      }\n    },\n    \"previous_attributes\": {\"a\": 2}\n  },\n  \"type\": \"t\"\n}";
         let fields = read(pretty).unwrap();
-        let object = &pretty[fields.data_object.unwrap()];
+        let object = &pretty[fields.data_object.clone().unwrap()];
         assert!(object.starts_with(b"{\n      \"a\"") && object.ends_with(b"\n    }"));
-        assert_eq!(&pretty[fields.previous_attributes.unwrap()], b"{\"a\": 2}");
+        assert_eq!(&pretty[fields.previous_attributes.clone().unwrap()], b"{\"a\": 2}");
         // A misleading line inside data.object (a closing brace at the key's indentation that closes
         // something deeper): the hinted read cannot reach the end consistently, and the exact read wins.
         let tricky = b"{\n  \"data\": {\n    \"object\": {\"x\": {\"y\": 1\n    }, \"type\": \"fake\"}\n  },\n  \"type\": \"real\"\n}";
         let fields = read(tricky).unwrap();
-        assert_eq!(text(tricky, &fields.event_type), Some("real"));
-        let object = &tricky[fields.data_object.unwrap()];
+        assert_eq!(text(tricky, &fields, fields.event_type), Some("real"));
+        let object = &tricky[fields.data_object.clone().unwrap()];
         assert_eq!(object, b"{\"x\": {\"y\": 1\n    }, \"type\": \"fake\"}");
         // Too late: data.object written on one line, a later line matching the indentation.
         let late = b"{\n  \"data\": {\n    \"object\": {\"k\": 1}\n  },\n  \"request\": {\n    \"id\": null\n    },\n  \"type\": \"t\"\n}";
         // (the request's closing line has data.object's indentation: the hint cuts there, the rest of the
         // read fails, and the exact read finds the real end)
         let fields = read(late).unwrap();
-        assert_eq!(&late[fields.data_object.unwrap()], b"{\"k\": 1}");
-        assert_eq!(text(late, &fields.event_type), Some("t"));
+        assert_eq!(&late[fields.data_object.clone().unwrap()], b"{\"k\": 1}");
+        assert_eq!(text(late, &fields, fields.event_type), Some("t"));
         let late = b"{\n  \"data\": {\n    \"object\": {\"k\": 1}\n  },\n  \"x\": [\n    {}\n    ],\n  \"type\": \"t\"\n}";
         let fields = read(late).unwrap();
-        assert_eq!(&late[fields.data_object.unwrap()], b"{\"k\": 1}");
+        assert_eq!(&late[fields.data_object.clone().unwrap()], b"{\"k\": 1}");
     }
 
     #[test]
@@ -727,7 +756,7 @@ mod tests {
         let payload = br#"{"data":{"object":{"k":"v \"quoted\" \\ back","n":[1,2,{"x":null}]}},"id":"e"}"#;
         let fields = read(payload).unwrap();
         let value: serde_json::Value = serde_json::from_slice(payload).unwrap();
-        let ours: serde_json::Value = serde_json::from_slice(&payload[fields.data_object.unwrap()]).unwrap();
+        let ours: serde_json::Value = serde_json::from_slice(&payload[fields.data_object.clone().unwrap()]).unwrap();
         assert_eq!(ours, value["data"]["object"]);
     }
 }

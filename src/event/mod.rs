@@ -2,13 +2,13 @@
 
 mod envelope;
 
-use std::{borrow::Cow, fmt, ops::Range, sync::Arc};
+use std::{fmt, ops::Range, sync::Arc};
 
 use bytes::Bytes;
 use serde::Deserialize;
 
 use crate::error::{Error, ErrorKind};
-use envelope::{Malformed, Text};
+use envelope::{Malformed, Span};
 
 /// A Stripe snapshot event: the envelope fields, and `data.object` kept as raw JSON.
 ///
@@ -56,53 +56,6 @@ pub struct Event {
     previous_attributes: Option<Range<usize>>,
 }
 
-/// Where a string is: in the payload, or in [`Event::decoded`]. Positions are 32-bit to keep the event
-/// small (it is moved into the request's extensions).
-#[derive(Clone, Copy)]
-struct Span {
-    start: u32,
-    end: u32,
-    decoded: bool,
-}
-
-impl Span {
-    fn new(range: Range<usize>, decoded: bool) -> Option<Self> {
-        Some(Self {
-            start: u32::try_from(range.start).ok()?,
-            end: u32::try_from(range.end).ok()?,
-            decoded,
-        })
-    }
-}
-
-/// Places an envelope string: where it is in the payload when it was written without escapes, else
-/// appended to `decoded`. `Err` holds the string's position when it cannot be placed.
-fn place(payload: &[u8], text: Text, decoded: &mut String) -> Result<Span, usize> {
-    if let Text::Raw(range) = &text {
-        if let Some(span) = Span::new(range.clone(), false) {
-            return Ok(span);
-        }
-    }
-    place_copy(payload, text, decoded)
-}
-
-/// [`place`] for a string kept as a copy: decoded, or beyond 4 GiB into the payload.
-#[cold]
-fn place_copy(payload: &[u8], text: Text, decoded: &mut String) -> Result<Span, usize> {
-    let text = match text {
-        // Beyond 4 GiB into the payload (the reader checked it is UTF-8).
-        Text::Raw(range) => {
-            Cow::Borrowed(std::str::from_utf8(&payload[range.clone()]).map_err(|_| range.start)?)
-        }
-        Text::Decoded(text) => Cow::Owned(text),
-    };
-    let start = decoded.len();
-    decoded.push_str(&text);
-    // Over 4 GiB of decoded envelope strings needs a payload larger still; such a string is refused
-    // rather than misplaced.
-    Span::new(start..decoded.len(), true).ok_or(start)
-}
-
 impl Event {
     /// Parses the envelope of a payload whose signature **has already been verified**.
     ///
@@ -120,7 +73,7 @@ impl Event {
             Ok(fields) => fields,
             Err(Malformed(at)) => return Err(json_error(&payload, at)),
         };
-        match fields.object.as_ref().map(|text| text.bytes(&payload)) {
+        match fields.object.map(|span| span.bytes(&payload, &fields.decoded)) {
             Some(b"event") => {}
             Some(b"v2.core.event") => return Err(invalid(InvalidEvent::ThinEvent)),
             Some(_) => return Err(invalid(InvalidEvent::NotAnEventObject)),
@@ -142,24 +95,14 @@ impl Event {
             .data_object
             .filter(|range| payload.get(range.start) == Some(&b'{'))
             .ok_or_else(|| invalid(InvalidEvent::MissingField("data.object")))?;
-
-        let mut decoded = String::new();
-        let mut place = |text| place(&payload, text, &mut decoded).map_err(|at| json_error(&payload, at));
-        let id = place(id)?;
-        let event_type = place(event_type)?;
-        let mut optional = |text: Option<Text>| text.map(&mut place).transpose();
-        let api_version = optional(fields.api_version)?;
-        let account = optional(fields.account)?;
-        let request_id = optional(fields.request_id)?;
-        let idempotency_key = optional(fields.idempotency_key)?;
         Ok(Self {
-            decoded: (!decoded.is_empty()).then(|| Arc::from(decoded)),
+            decoded: (!fields.decoded.is_empty()).then(|| Arc::from(fields.decoded)),
             id,
             event_type,
-            api_version,
-            account,
-            request_id,
-            idempotency_key,
+            api_version: fields.api_version,
+            account: fields.account,
+            request_id: fields.request_id,
+            idempotency_key: fields.idempotency_key,
             created,
             livemode: fields.livemode.unwrap_or(false),
             pending_webhooks: fields.pending_webhooks,
@@ -170,16 +113,9 @@ impl Event {
     }
 
     fn string(&self, span: Span) -> &str {
-        let bytes = if span.decoded {
-            self.decoded.as_deref().unwrap_or_default().as_bytes()
-        } else {
-            &self.payload
-        };
-        // Checked when the event was made: this finds valid UTF-8 (ASCII, in practice, at a word a time).
-        let text = bytes
-            .get(span.start as usize..span.end as usize)
-            .unwrap_or_default();
-        std::str::from_utf8(text).unwrap_or_default()
+        let bytes = span.bytes(&self.payload, self.decoded.as_deref().unwrap_or_default());
+        // Checked when the event was made: this finds valid UTF-8 (ASCII, in practice, a word at a time).
+        std::str::from_utf8(bytes).unwrap_or_default()
     }
 
     fn optional(&self, span: Option<Span>) -> Option<&str> {
@@ -515,6 +451,22 @@ mod tests {
         assert_eq!(event.api_version(), None);
         assert!(!event.livemode());
         assert!(event.previous_attributes::<serde_json::Value>().is_none());
+    }
+
+    #[test]
+    fn escaped_strings_are_decoded_beside_raw_ones_even_when_a_key_repeats() {
+        let event = Event::from_verified_payload(Bytes::from_static(
+            br#"{"id":"evt_\u0061","object":"event","type":"t\u00e9","created":1,"data":{"object":{}},
+                "account":"acct_1","id":"evt_\u0062","api_version":"2025\/01","request":{"id":"req_\"1\""}}"#,
+        ))
+        .unwrap();
+        assert_eq!(event.id(), "evt_b", "the last `id` counts");
+        assert_eq!(event.event_type(), "t\u{e9}");
+        assert_eq!(event.account(), Some("acct_1"));
+        assert_eq!(event.api_version(), Some("2025/01"));
+        assert_eq!(event.request_id(), Some("req_\"1\""));
+        let clone = event.clone();
+        assert_eq!((clone.id(), clone.request_id()), ("evt_b", Some("req_\"1\"")));
     }
 
     #[test]
