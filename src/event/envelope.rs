@@ -72,7 +72,8 @@ impl Span {
     /// The string's bytes, from the payload or the decoded strings it was read with.
     pub(super) fn bytes<'a>(self, payload: &'a [u8], decoded: &'a str) -> &'a [u8] {
         let from = if self.decoded { decoded.as_bytes() } else { payload };
-        from.get(self.start as usize..self.end as usize).unwrap_or_default()
+        from.get(self.start as usize..self.end as usize)
+            .unwrap_or_default()
     }
 }
 
@@ -731,7 +732,10 @@ mod tests {
         let fields = read(pretty).unwrap();
         let object = &pretty[fields.data_object.clone().unwrap()];
         assert!(object.starts_with(b"{\n      \"a\"") && object.ends_with(b"\n    }"));
-        assert_eq!(&pretty[fields.previous_attributes.clone().unwrap()], b"{\"a\": 2}");
+        assert_eq!(
+            &pretty[fields.previous_attributes.clone().unwrap()],
+            b"{\"a\": 2}"
+        );
         // A misleading line inside data.object (a closing brace at the key's indentation that closes
         // something deeper): the hinted read cannot reach the end consistently, and the exact read wins.
         let tricky = b"{\n  \"data\": {\n    \"object\": {\"x\": {\"y\": 1\n    }, \"type\": \"fake\"}\n  },\n  \"type\": \"real\"\n}";
@@ -756,7 +760,8 @@ mod tests {
         let payload = br#"{"data":{"object":{"k":"v \"quoted\" \\ back","n":[1,2,{"x":null}]}},"id":"e"}"#;
         let fields = read(payload).unwrap();
         let value: serde_json::Value = serde_json::from_slice(payload).unwrap();
-        let ours: serde_json::Value = serde_json::from_slice(&payload[fields.data_object.clone().unwrap()]).unwrap();
+        let ours: serde_json::Value =
+            serde_json::from_slice(&payload[fields.data_object.clone().unwrap()]).unwrap();
         assert_eq!(ours, value["data"]["object"]);
     }
 }
