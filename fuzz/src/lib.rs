@@ -352,11 +352,13 @@ fn substitute(header: &[u8], secrets: &[&str], body: &[u8]) -> Vec<u8> {
     out
 }
 
-/// A request body that delivers the given chunks (or an error) one by one, with a size hint that may lie.
+/// A request body that delivers the given chunks (or an error) one by one, with a size hint that may lie,
+/// and that may say when it has ended (as hyper's body with a `Content-Length` does) or not.
 #[derive(Debug)]
 pub struct Chunks {
     pub chunks: VecDeque<Result<Bytes, std::io::Error>>,
     pub size_hint: Option<u64>,
+    pub reports_end: bool,
 }
 
 impl Body for Chunks {
@@ -372,6 +374,10 @@ impl Body for Chunks {
 
     fn size_hint(&self) -> SizeHint {
         self.size_hint.map(SizeHint::with_exact).unwrap_or_default()
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.reports_end && self.chunks.is_empty()
     }
 }
 
@@ -672,6 +678,7 @@ pub fn layer_target(data: &[u8]) {
         _ => Some(body.len() as u64 + 1 + (n >> 48)),
     };
     let size_hint = (n >> 42 & 1 == 1).then_some(body.len() as u64);
+    let reports_end = n >> 44 & 1 == 1;
     let mut request = Request::post("/webhook");
     if case.flags & 4 == 0 {
         request = request.header(STRIPE_SIGNATURE, header.clone());
@@ -682,7 +689,11 @@ pub fn layer_target(data: &[u8]) {
     if let Some(length) = declared_length {
         request = request.header(CONTENT_LENGTH, length);
     }
-    let request = request.body(Chunks { chunks, size_hint }).expect("valid request");
+    let request = request.body(Chunks {
+        chunks,
+        size_hint,
+        reports_end,
+    }).expect("valid request");
 
     // The layer.
     let mut layer = StripeSignatureLayer::from_verifier(case.verifier()).body_limit(limit);
