@@ -689,11 +689,13 @@ pub fn layer_target(data: &[u8]) {
     if let Some(length) = declared_length {
         request = request.header(CONTENT_LENGTH, length);
     }
-    let request = request.body(Chunks {
-        chunks,
-        size_hint,
-        reports_end,
-    }).expect("valid request");
+    let request = request
+        .body(Chunks {
+            chunks,
+            size_hint,
+            reports_end,
+        })
+        .expect("valid request");
 
     // The layer.
     let mut layer = StripeSignatureLayer::from_verifier(case.verifier()).body_limit(limit);
