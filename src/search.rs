@@ -50,24 +50,33 @@ pub(crate) use imp::{find_byte, find_either};
 const CACHED_INDENT: usize = 16;
 
 /// Where the first line holding only `indent` and `}` starts in `haystack` (at its `\n`), if anywhere.
+/// `None` too for an indentation deeper than 62 bytes, which the caller then skips without the hint.
 pub(crate) fn find_closing_line(indent: &[u8], haystack: &[u8]) -> Option<usize> {
     static SPACES: OnceLock<Vec<Finder<'static>>> = OnceLock::new();
     if indent.len() <= CACHED_INDENT && indent.iter().all(|&b| b == b' ') {
         let finders = SPACES.get_or_init(|| {
             (0..=CACHED_INDENT)
-                .map(|spaces| Finder::new(&closing_line(&vec![b' '; spaces])).into_owned())
+                .filter_map(|spaces| {
+                    let needle = closing_line(&[b' '; CACHED_INDENT][..spaces], &mut [0; 64])?.to_vec();
+                    Some(Finder::new(&needle).into_owned())
+                })
                 .collect()
         });
         if let Some(finder) = finders.get(indent.len()) {
             return finder.find(haystack);
         }
     }
-    memchr::memmem::find(haystack, &closing_line(indent))
+    // Other indentations (tabs, deeper): rare, so the searcher is built here, with the needle on the stack.
+    memchr::memmem::find(haystack, closing_line(indent, &mut [0; 64])?)
 }
 
-/// `\n`, `indent`, `}`.
-fn closing_line(indent: &[u8]) -> Vec<u8> {
-    [b"\n", indent, b"}"].concat()
+/// `\n`, `indent`, `}`, written into `buffer`; `None` when it does not fit.
+fn closing_line<'a>(indent: &[u8], buffer: &'a mut [u8; 64]) -> Option<&'a [u8]> {
+    let needle = buffer.get_mut(..indent.len() + 2)?;
+    needle[0] = b'\n';
+    needle[1..=indent.len()].copy_from_slice(indent);
+    needle[indent.len() + 1] = b'}';
+    Some(needle)
 }
 
 #[cfg(test)]
@@ -87,7 +96,7 @@ mod tests {
         for len in 0..haystack.len() {
             let hay = &haystack[..len];
             for indent in [&b""[..], b"  ", b"    ", b"\t", b" \t"] {
-                let needle = closing_line(indent);
+                let needle = closing_line(indent, &mut [0; 64]).unwrap().to_vec();
                 let naive = hay.windows(needle.len()).position(|w| w == needle);
                 assert_eq!(find_closing_line(indent, hay), naive, "{len} {indent:?}");
             }
@@ -95,11 +104,14 @@ mod tests {
         // Cached and built searchers find the same, up to and beyond the cached indentations.
         for spaces in 0..CACHED_INDENT + 3 {
             let indent = vec![b' '; spaces];
-            let mut hay = b"x\n   }\n".to_vec();
-            hay.extend_from_slice(&closing_line(&indent));
-            hay.extend_from_slice(b" tail");
-            let naive = hay.windows(spaces + 2).position(|w| w == closing_line(&indent));
+            let needle = closing_line(&indent, &mut [0; 64]).unwrap().to_vec();
+            let hay = [&b"x\n   }\n"[..], &needle, b" tail"].concat();
+            let naive = hay.windows(needle.len()).position(|w| w == needle);
             assert_eq!(find_closing_line(&indent, &hay), naive, "{spaces}");
         }
+        // Deeper than the needle buffer holds: not searched (the caller skips exactly instead).
+        let deep = [b' '; 63];
+        let hay = [&b"\n"[..], &deep, b"}"].concat();
+        assert_eq!(find_closing_line(&deep, &hay), None);
     }
 }
