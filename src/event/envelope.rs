@@ -89,12 +89,7 @@ pub(super) fn read(payload: &[u8]) -> Result<Fields> {
 }
 
 fn read_with(payload: &[u8], indentation_hint: bool) -> Result<Fields> {
-    let mut reader = Reader {
-        bytes: payload,
-        pos: 0,
-        key_start: 0,
-        indentation_hint,
-    };
+    let mut reader = Reader::new(payload, indentation_hint);
     let mut fields = Fields::default();
     let mut decoded = String::new();
     reader.object(|reader, key| {
@@ -209,6 +204,15 @@ struct Reader<'a> {
 }
 
 impl<'a> Reader<'a> {
+    fn new(bytes: &'a [u8], indentation_hint: bool) -> Self {
+        Self {
+            bytes,
+            pos: 0,
+            key_start: 0,
+            indentation_hint,
+        }
+    }
+
     fn whitespace(&mut self) {
         let mut pos = self.pos;
         while let Some(b' ' | b'\n' | b'\r' | b'\t') = self.bytes.get(pos) {
@@ -630,12 +634,7 @@ mod tests {
     #[test]
     fn integers_are_read_from_their_first_byte() {
         let read = |text: &[u8]| {
-            let mut reader = Reader {
-                bytes: text,
-                pos: 0,
-                key_start: 0,
-                indentation_hint: false,
-            };
+            let mut reader = Reader::new(text, false);
             let value = reader.integer_or_null();
             (value, reader.pos)
         };
@@ -654,12 +653,7 @@ mod tests {
     #[test]
     fn plain_strings_are_told_apart_in_the_words_that_find_their_end() {
         let skip_in = |text: &[u8]| {
-            let mut reader = Reader {
-                bytes: text,
-                pos: 0,
-                key_start: 0,
-                indentation_hint: false,
-            };
+            let mut reader = Reader::new(text, false);
             let end = reader.skip_string()?;
             Ok::<_, Malformed>((end.end, end.escapes, end.plain))
         };
