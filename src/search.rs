@@ -1,15 +1,11 @@
-//! Byte searches on the hot path, with the SIMD width chosen per search on x86_64.
+//! Byte searches on the hot path.
 //!
-//! Short haystacks (header items, envelope strings) use `memchr`'s SSE2 searchers directly: nothing to
-//! set up, and a 256-bit search does not pay off on a few dozen bytes. The one long search, for the line
-//! that closes `data.object`, uses `memchr::memmem` (AVX2 where the CPU has it, detected at run time), with
-//! the searchers for the usual indentations built once: building one cost ~200 instructions per request,
-//! as much as reading three envelope members.
-//! `verify_event − verify`, minimum over 40 batches, SSE2 → AVX2: 453–471 → 455–467 ns at 512 bytes,
-//! 505–519 → 475–487 ns at 2 KiB, 710–723 → 602–617 ns at 8 KiB, 2,797–2,840 → 1,794–2,050 ns at
-//! 64 KiB. (An earlier reading of a ~300 ns penalty for AVX2 code right after the SHA-NI rounds, which
-//! had pinned every search to SSE2, did not reproduce with minimum-of-batches timing.) Other
-//! architectures use `memchr`'s portable dispatch.
+//! Short haystacks (header items, envelope strings) use `memchr`'s SSE2 searchers directly on x86_64:
+//! nothing to set up, and a 256-bit search does not pay off on a few dozen bytes; other architectures use
+//! `memchr`'s portable dispatch. The one long search, for the line that closes `data.object`, uses
+//! `memchr::memmem` everywhere (AVX2 where the CPU has it, detected at run time), with the searchers for
+//! the usual indentations built once: building one cost ~200 instructions per request, as much as
+//! reading three envelope members. Measurements behind both choices are in BENCHMARKS.md.
 
 use std::sync::OnceLock;
 
@@ -55,10 +51,10 @@ pub(crate) fn find_closing_line(indent: &[u8], haystack: &[u8]) -> Option<usize>
     static SPACES: OnceLock<Vec<Finder<'static>>> = OnceLock::new();
     if indent.len() <= CACHED_INDENT && indent.iter().all(|&b| b == b' ') {
         let finders = SPACES.get_or_init(|| {
+            // Index `n` searches for `n` spaces (a `map`, so no entry can go missing and shift the rest).
             (0..=CACHED_INDENT)
-                .filter_map(|spaces| {
-                    let needle = closing_line(&[b' '; CACHED_INDENT][..spaces], &mut [0; 64])?.to_vec();
-                    Some(Finder::new(&needle).into_owned())
+                .map(|spaces| {
+                    Finder::new(&[b"\n", &[b' '; CACHED_INDENT][..spaces], b"}"].concat()).into_owned()
                 })
                 .collect()
         });

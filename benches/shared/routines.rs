@@ -1,5 +1,5 @@
-//! The routine behind each bench id, set up once and shared by `verify.rs` (criterion medians) and
-//! `min_time.rs` (minimum over batches, steadier on a shared machine).
+//! The routine behind each bench id, set up once per payload size and shared by `verify.rs` (criterion
+//! medians) and `min_time.rs` (interleaved minimums, steadier on a shared machine).
 //!
 //! Ids (kept stable so runs can be compared): `hmac_baseline/{size}`, `verify/{size}`,
 //! `verify_event/{size}`, `verify_rotation/{size}`, `layer/{size}`, `baseline_service/{size}`. See
