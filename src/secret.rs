@@ -121,13 +121,50 @@ impl SigningSecret {
     /// HMAC-SHA256 over `"{timestamp}.{payload}"` (the timestamp given in pieces), from the precomputed
     /// keyed state: one pass over the payload.
     pub(crate) fn mac(&self, timestamp: &[&[u8]], payload: &[u8]) -> [u8; 32] {
+        self.start_mac(timestamp, payload).finish()
+    }
+
+    /// [`mac`](Self::mac), computed a block at a time by [`MacInProgress::step`] and then
+    /// [`finish`](MacInProgress::finish)ed.
+    pub(crate) fn start_mac<'p>(&self, timestamp: &[&[u8]], payload: &'p [u8]) -> MacInProgress<'p> {
         let mut mac = self.keyed.clone();
+        let mut signed = 1;
         for piece in timestamp.iter().filter(|piece| !piece.is_empty()) {
             mac.update(piece);
+            signed += piece.len();
         }
         mac.update(b".");
-        mac.update(payload);
-        mac.finalize().into_bytes().into()
+        // The payload bytes that complete the first block: every step after hashes one whole block of the
+        // payload where it is, without going through the hasher's buffer.
+        let (first, rest) = payload.split_at(((BLOCK - signed % BLOCK) % BLOCK).min(payload.len()));
+        mac.update(first);
+        MacInProgress { mac, rest }
+    }
+}
+
+/// SHA-256's block size.
+const BLOCK: usize = 64;
+
+/// An HMAC being computed over a payload: see [`SigningSecret::start_mac`].
+pub(crate) struct MacInProgress<'p> {
+    mac: HmacSha256,
+    /// The payload not hashed yet, from a block boundary of the signed message.
+    rest: &'p [u8],
+}
+
+impl MacInProgress<'_> {
+    /// Hashes the next block of the payload, if a whole one is left.
+    pub(crate) fn step(&mut self) {
+        if let Some((block, rest)) = self.rest.split_at_checked(BLOCK) {
+            self.mac.update(block);
+            self.rest = rest;
+        }
+    }
+
+    /// Hashes the rest of the payload and returns the HMAC.
+    pub(crate) fn finish(mut self) -> [u8; 32] {
+        self.mac.update(self.rest);
+        self.mac.finalize().into_bytes().into()
     }
 }
 
@@ -201,6 +238,11 @@ impl SigningSecrets {
         Self {
             secrets: vec![secret],
         }
+    }
+
+    /// The first secret (every constructor refuses an empty set).
+    pub(crate) fn first(&self) -> &SigningSecret {
+        &self.secrets[0]
     }
 
     /// Adds a secret after the ones already present.
@@ -527,5 +569,36 @@ mod tests {
         plain.update(b"123.{\"a\":1}");
         let expected: [u8; 32] = plain.finalize().into_bytes().into();
         assert_eq!(secret.mac(&[b"1", b"23"], b"{\"a\":1}"), expected);
+    }
+
+    /// However many blocks are hashed by `step` before `finish`, at any alignment of the payload after the
+    /// signed timestamp, the HMAC is that of `"{t}.{payload}"`.
+    #[test]
+    fn a_mac_computed_in_steps_is_the_plain_hmac() {
+        let secret = SigningSecret::new("whsec_key").unwrap();
+        let payload: Vec<u8> = (0..300u16).map(|i| (i * 7 % 251) as u8).collect();
+        for timestamp in [
+            &b"7"[..],
+            b"1700000000",
+            b"123456789012345678901234567890123456789012345678901234567890123",
+        ] {
+            for len in 0..payload.len() {
+                let payload = &payload[..len];
+                let mut plain = HmacSha256::new_from_slice(b"whsec_key").unwrap();
+                plain.update(timestamp);
+                plain.update(b".");
+                plain.update(payload);
+                let expected: [u8; 32] = plain.finalize().into_bytes().into();
+                for steps in [0, 1, 2, 5, 100] {
+                    let mut mac = secret.start_mac(&[b"", timestamp], payload);
+                    (0..steps).for_each(|_| mac.step());
+                    assert_eq!(
+                        mac.finish(),
+                        expected,
+                        "t {timestamp:?}, {len} bytes, {steps} steps"
+                    );
+                }
+            }
+        }
     }
 }

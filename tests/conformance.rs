@@ -64,6 +64,8 @@ enum Ours {
     Refused(String),
     /// The signature-and-timestamp verdict, and the event verdict when the signature verified.
     Verdict(Result<(), Error>, Option<Result<(), Error>>),
+    /// `verify_event` came to another verdict than `verify` followed by `Event::from_verified_payload`.
+    Inconsistent(String),
 }
 
 fn run(case: &Case, body: &[u8]) -> Ours {
@@ -93,6 +95,21 @@ fn run(case: &Case, body: &[u8]) -> Ours {
     let event = signature
         .is_ok()
         .then(|| Event::from_verified_payload(Bytes::copy_from_slice(body)).map(drop));
+    // `verify_event` reads the envelope while it computes the first secret's HMAC: its verdict must be
+    // that of the two steps above, error for error.
+    if let Some(value) = headers.get(STRIPE_SIGNATURE) {
+        let together = verifier.verify_event(value.as_bytes(), Bytes::copy_from_slice(body));
+        let together = together.err().map(|error| error.kind().clone());
+        let apart = match (&signature, &event) {
+            (Err(error), _) | (Ok(()), Some(Err(error))) => Some(error.kind().clone()),
+            _ => None,
+        };
+        if together != apart {
+            return Ours::Inconsistent(format!(
+                "verify_event: {together:?}, verify then the event: {apart:?}"
+            ));
+        }
+    }
     Ours::Verdict(signature, event)
 }
 
@@ -102,6 +119,7 @@ fn judge(case: &Case, body: &[u8], ours: &Ours) -> Result<&'static str, String> 
         // Contract rule 3: refused input counts as rejected. Keep these rare.
         Ours::Refused(_) if !case.node.ok && !case.python.ok => return Ok("agree (input refused)"),
         Ours::Refused(_) => return Ok("refused-input"),
+        Ours::Inconsistent(why) => return Err(why.clone()),
         Ours::Verdict(signature, event) => (signature, event),
     };
     let accepted = signature.is_ok();
@@ -242,6 +260,7 @@ fn main() {
         if let Some(report) = &mut report {
             let (verdict, reason) = match &ours {
                 Ours::Refused(why) => ("refused", why.clone()),
+                Ours::Inconsistent(why) => ("inconsistent", why.clone()),
                 Ours::Verdict(Ok(()), _) => ("accepted", "verified".into()),
                 Ours::Verdict(Err(error), _) => ("rejected", error.code().into()),
             };

@@ -422,6 +422,35 @@ pub fn verify_target(data: &[u8]) {
         };
         assert_eq!(verified.clock_skew(), skew);
     }
+    // `verify_event` reads the envelope while it computes the first secret's HMAC: it comes to the
+    // verdict of `verify` and then `Event::from_verified_payload`, error for error, and to the same event.
+    let body = Bytes::copy_from_slice(case.body);
+    let together = verifier.verify_event(&case.header, body.clone());
+    let apart = got.and_then(|verified| {
+        Ok((
+            tower_stripe_webhook::Event::from_verified_payload(body)?,
+            verified,
+        ))
+    });
+    match (&together, &apart) {
+        (Ok((a, verified_a)), Ok((b, verified_b))) => {
+            assert_eq!(event_json(a).ok(), event_json(b).ok());
+            assert_eq!(
+                (
+                    verified_a.timestamp(),
+                    verified_a.age(),
+                    verified_a.secret_index()
+                ),
+                (
+                    verified_b.timestamp(),
+                    verified_b.age(),
+                    verified_b.secret_index()
+                )
+            );
+        }
+        (Err(a), Err(b)) => assert_eq!(a.kind(), b.kind()),
+        _ => panic!("verify_event: {together:?}; verify, then the event: {apart:?}"),
+    }
 }
 
 /// serde_json's reading of an envelope, by the crate's documented rule (a JSON object with

@@ -2,14 +2,19 @@
 //! `data.object`.
 //!
 //! Why not `serde_json` with a borrowed `RawValue`: finding `type` (which Stripe writes after `data`) means
-//! walking `data.object`, most of the payload, and serde's validating walk cost as much as the HMAC. Once
-//! the signature has matched, the bytes are Stripe's own, so this reader parses the envelope fields strictly
-//! but skips other values structurally: strings to their closing quote (eight bytes at a time, then
+//! walking `data.object`, most of the payload, and serde's validating walk cost as much as the HMAC. What
+//! the reader finds is used only once the signature has matched, when the bytes are Stripe's own, so it
+//! parses the envelope fields strictly but skips other values structurally: strings to their closing quote (eight bytes at a time, then
 //! `memchr2` on quotes and backslashes), objects and arrays by counting their brackets outside strings.
 //! The typed parse of `data.object` is `serde_json`'s, when a handler asks for it. The envelope's own
 //! fields are validated (UTF-8, no control characters, escapes decoded); values it does not use,
 //! `data.object` included, are validated when someone deserializes them. The reader never panics and
 //! never reads out of bounds: malformed input is an error.
+//!
+//! It runs before the signature is known, though: `Verifier::verify_event` calls it while it computes the
+//! first secret's HMAC (a block of the payload between two members, see [`read_between`]), so it also
+//! reads bodies that will be refused. On any input it takes at most two linear passes (the second when the
+//! fast path below misleads it), and its findings are dropped unless the signature verifies.
 //!
 //! One fast path, because `data.object` is most of the payload and even a structural walk over it costs
 //! as much as the HMAC on Stripe's densely quoted JSON: Stripe pretty-prints, and JSON forbids raw newlines
@@ -24,8 +29,8 @@
 //! breaks this can be cut in the wrong place and still be read to its end (fuzzing found one, kept in
 //! `fuzz/regressions/envelope/`): `data_object()` then reports an error, and envelope fields written after
 //! `data` may differ from a full parse. Such a body has to be signed with the endpoint's secret to get
-//! here, and no content of a JSON string can change the layout (a string cannot hold a raw newline), so
-//! only someone holding the secret can produce one.
+//! into an event, and no content of a JSON string can change the layout (a string cannot hold a raw
+//! newline), so only someone holding the secret can produce one.
 
 use std::{borrow::Cow, ops::Range};
 
@@ -84,12 +89,19 @@ pub(super) struct Malformed(pub(super) usize);
 type Result<T> = std::result::Result<T, Malformed>;
 
 /// Reads the envelope of `payload`, which must be a JSON object (trailing whitespace allowed).
-pub(super) fn read(payload: &[u8]) -> Result<Fields> {
-    read_with(payload, true).or_else(|_| read_with(payload, false))
+#[cfg(test)]
+fn read(payload: &[u8]) -> Result<Fields> {
+    read_between(payload, || {})
 }
 
-fn read_with(payload: &[u8], indentation_hint: bool) -> Result<Fields> {
-    let mut reader = Reader::new(payload, indentation_hint);
+/// [`read`], calling `between` between the members of the envelope's objects: the verifier hashes the
+/// next block of the payload there (see `Verifier::verify_event`).
+pub(super) fn read_between(payload: &[u8], between: impl FnMut()) -> Result<Fields> {
+    read_with(payload, true, between).or_else(|_| read_with(payload, false, || {}))
+}
+
+fn read_with(payload: &[u8], indentation_hint: bool, between: impl FnMut()) -> Result<Fields> {
+    let mut reader = Reader::new(payload, indentation_hint, between);
     let mut fields = Fields::default();
     let mut decoded = String::new();
     reader.object(|reader, key| {
@@ -194,22 +206,25 @@ struct StringEnd {
     plain: bool,
 }
 
-struct Reader<'a> {
+struct Reader<'a, B> {
     bytes: &'a [u8],
     pos: usize,
     /// Where the key of the member being read starts (its opening quote).
     key_start: usize,
     /// Whether `data.object` may be cut at its indentation (see the module docs).
     indentation_hint: bool,
+    /// Called between the members of objects.
+    between: B,
 }
 
-impl<'a> Reader<'a> {
-    fn new(bytes: &'a [u8], indentation_hint: bool) -> Self {
+impl<'a, B: FnMut()> Reader<'a, B> {
+    fn new(bytes: &'a [u8], indentation_hint: bool, between: B) -> Self {
         Self {
             bytes,
             pos: 0,
             key_start: 0,
             indentation_hint,
+            between,
         }
     }
 
@@ -254,6 +269,7 @@ impl<'a> Reader<'a> {
             return Ok(());
         }
         loop {
+            (self.between)();
             if self.peek() != Some(b'"') {
                 return self.malformed();
             }
@@ -634,7 +650,7 @@ mod tests {
     #[test]
     fn integers_are_read_from_their_first_byte() {
         let read = |text: &[u8]| {
-            let mut reader = Reader::new(text, false);
+            let mut reader = Reader::new(text, false, || {});
             let value = reader.integer_or_null();
             (value, reader.pos)
         };
@@ -653,7 +669,7 @@ mod tests {
     #[test]
     fn plain_strings_are_told_apart_in_the_words_that_find_their_end() {
         let skip_in = |text: &[u8]| {
-            let mut reader = Reader::new(text, false);
+            let mut reader = Reader::new(text, false, || {});
             let end = reader.skip_string()?;
             Ok::<_, Malformed>((end.end, end.escapes, end.plain))
         };

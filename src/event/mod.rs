@@ -56,6 +56,9 @@ pub struct Event {
     previous_attributes: Option<Range<usize>>,
 }
 
+/// What reading a payload's envelope found (see [`Event::read_envelope`]).
+pub(crate) struct Envelope(Result<envelope::Fields, Malformed>);
+
 impl Event {
     /// Parses the envelope of a payload whose signature **has already been verified**.
     ///
@@ -68,8 +71,21 @@ impl Event {
     /// notification (`v2.core.event`), an `object` other than `"event"`, or a required envelope field
     /// (`id`, `type`, `created`, `data.object`) missing.
     pub fn from_verified_payload(payload: Bytes) -> Result<Self, Error> {
+        let envelope = Self::read_envelope(&payload, || {});
+        Self::from_envelope(payload, envelope)
+    }
+
+    /// Reads the envelope of `payload`, calling `between` between the members of its objects (see
+    /// [`Verifier::verify_event`](crate::Verifier::verify_event)); [`from_envelope`](Self::from_envelope)
+    /// makes the event of it.
+    pub(crate) fn read_envelope(payload: &[u8], between: impl FnMut()) -> Envelope {
+        Envelope(envelope::read_between(payload, between))
+    }
+
+    /// The event of the `payload` that `envelope` was read from, or why it is none.
+    pub(crate) fn from_envelope(payload: Bytes, envelope: Envelope) -> Result<Self, Error> {
         let invalid = |reason| Error::new(ErrorKind::NotAnEvent(reason));
-        let fields = match envelope::read(&payload) {
+        let fields = match envelope.0 {
             Ok(fields) => fields,
             Err(Malformed(at)) => return Err(json_error(&payload, at)),
         };

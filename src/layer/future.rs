@@ -18,7 +18,7 @@ use super::{
     rejection::RejectionResponse,
     service::{CheckedHeader, Shared},
 };
-use crate::{log, Error, ErrorKind, Event, SignatureHeader, VerifiedPayload};
+use crate::{log, Error, ErrorKind, SignatureHeader, VerifiedPayload};
 
 pin_project! {
     /// Response future of [`StripeSignature`](super::StripeSignature).
@@ -208,15 +208,18 @@ fn pending_header<S>(request: &Option<Pending<S>>) -> Option<SignatureHeader<'_>
 fn verify(shared: &Shared, header: &CheckedHeader, payload: &Bytes, parts: &mut Parts) -> Result<(), Error> {
     let config = &shared.config;
     let verifier = &config.verifier;
-    let verified = verifier.verify_header_at(&header.header(parts), payload, verifier.now())?;
-    if config.verify_only {
+    let verified = if config.verify_only {
+        let verified = verifier.verify_header_at(&header.header(parts), payload, verifier.now())?;
         log::accepted(shared, &verified, None, payload.len());
         parts.extensions.insert(VerifiedPayload::new(payload.clone()));
+        verified
     } else {
-        let event = Event::from_verified_payload(payload.clone())?;
+        let (event, verified) =
+            verifier.verify_event_header_at(&header.header(parts), payload.clone(), verifier.now())?;
         log::accepted(shared, &verified, Some(&event), payload.len());
         parts.extensions.insert(event);
-    }
+        verified
+    };
     parts.extensions.insert(verified);
     Ok(())
 }
