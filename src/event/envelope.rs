@@ -488,7 +488,8 @@ impl<'a, B: FnMut()> Reader<'a, B> {
                 let indent = &self.bytes[newline + 1..self.key_start];
                 if indent.iter().all(|&b| b == b' ' || b == b'\t') {
                     let after = &self.bytes[start..];
-                    if let Some(found) = crate::search::find_closing_line(indent, after) {
+                    let between = &mut self.between;
+                    if let Some(found) = crate::search::find_closing_line(indent, after, between) {
                         self.pos = start + found + indent.len() + 2;
                         return Ok(start..self.pos);
                     }
