@@ -4,8 +4,9 @@
 //! Why not `serde_json` with a borrowed `RawValue`: finding `type` (which Stripe writes after `data`) means
 //! walking `data.object`, most of the payload, and serde's validating walk cost as much as the HMAC. What
 //! the reader finds is used only once the signature has matched, when the bytes are Stripe's own, so it
-//! parses the envelope fields strictly but skips other values structurally: strings to their closing quote (eight bytes at a time, then
-//! `memchr2` on quotes and backslashes), objects and arrays by counting their brackets outside strings.
+//! parses the envelope fields strictly but skips other values structurally: strings to their closing
+//! quote (eight bytes at a time, then `memchr2` on quotes and backslashes), objects and arrays by
+//! counting their brackets outside strings.
 //! The typed parse of `data.object` is `serde_json`'s, when a handler asks for it. The envelope's own
 //! fields are validated (UTF-8, no control characters, escapes decoded); values it does not use,
 //! `data.object` included, are validated when someone deserializes them. The reader never panics and
