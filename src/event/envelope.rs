@@ -98,12 +98,22 @@ fn read(payload: &[u8]) -> Result<Fields> {
 /// [`read`], calling `between` between the members of the envelope's objects: the verifier hashes the
 /// next block of the payload there (see `Verifier::verify_event`).
 pub(super) fn read_between(payload: &[u8], between: impl FnMut()) -> Result<Fields> {
-    read_with(payload, true, between).or_else(|_| read_with(payload, false, || {}))
+    let mut fields = Fields::default();
+    if read_with(payload, true, between, &mut fields).is_err() {
+        fields = Fields::default();
+        read_with(payload, false, || {}, &mut fields)?;
+    }
+    Ok(fields)
 }
 
-fn read_with(payload: &[u8], indentation_hint: bool, between: impl FnMut()) -> Result<Fields> {
+/// Reads into `fields`, which start empty.
+fn read_with(
+    payload: &[u8],
+    indentation_hint: bool,
+    between: impl FnMut(),
+    fields: &mut Fields,
+) -> Result<()> {
     let mut reader = Reader::new(payload, indentation_hint, between);
-    let mut fields = Fields::default();
     let mut decoded = String::new();
     reader.object(|reader, key| {
         match key {
@@ -148,7 +158,7 @@ fn read_with(payload: &[u8], indentation_hint: bool, between: impl FnMut()) -> R
     reader.whitespace();
     if reader.pos == payload.len() {
         fields.decoded = decoded;
-        Ok(fields)
+        Ok(())
     } else {
         Err(Malformed(reader.pos))
     }
