@@ -128,7 +128,8 @@ impl SigningSecret {
     }
 
     /// [`mac`](Self::mac), computed a block at a time by [`MacInProgress::step`] and then
-    /// [`finish`](MacInProgress::finish)ed.
+    /// [`finish`](MacInProgress::finish)ed. Inlined, so that the state is built where the caller keeps it.
+    #[inline]
     pub(crate) fn start_mac<'p>(&self, timestamp: &[&[u8]], payload: &'p [u8]) -> MacInProgress<'p> {
         let mut mac = self.keyed.clone();
         let signed = update_with_timestamp(&mut mac, timestamp);
