@@ -142,12 +142,8 @@ where
                                 if buffer.len() + data.remaining() > limit {
                                     let error =
                                         Error::new(ErrorKind::PayloadTooLarge { limit: limit as u64 });
-                                    log::rejected(this.shared, &error, None, pending_header(request));
-                                    let close = request.as_ref().is_some_and(|pending| http1(&pending.parts));
-                                    this.state.set(State::Rejected {
-                                        error: Some(error),
-                                        close,
-                                    });
+                                    let rejected = rejected_while_reading(this.shared, error, request);
+                                    this.state.set(rejected);
                                     continue;
                                 }
                                 buffer.push(data.copy_to_bytes(data.remaining()));
@@ -158,12 +154,8 @@ where
                         }
                         Some(Err(source)) => {
                             let error = Error::with_boxed_source(ErrorKind::BodyRead, source.into());
-                            log::rejected(this.shared, &error, None, pending_header(request));
-                            let close = request.as_ref().is_some_and(|pending| http1(&pending.parts));
-                            this.state.set(State::Rejected {
-                                error: Some(error),
-                                close,
-                            });
+                            let rejected = rejected_while_reading(this.shared, error, request);
+                            this.state.set(rejected);
                             continue;
                         }
                         None => true,
@@ -195,6 +187,21 @@ where
                 }
             }
         }
+    }
+}
+
+/// The state after `error` stopped the body's reading: logged, and closing an HTTP/1 connection, whose
+/// unread rest of the body cannot be skipped.
+fn rejected_while_reading<S, F, B>(
+    shared: &Shared,
+    error: Error,
+    request: &Option<Pending<S>>,
+) -> State<S, F, B> {
+    log::rejected(shared, &error, None, pending_header(request));
+    let close = request.as_ref().is_some_and(|pending| http1(&pending.parts));
+    State::Rejected {
+        error: Some(error),
+        close,
     }
 }
 
