@@ -359,7 +359,7 @@ enum Outcome {
     NonAscii,
 }
 
-/// Compares every `v1` candidate, in order, with the lowercase hex of the HMAC under `secret`.
+/// Compares every `v1` candidate, in order, with the lowercase hex of `mac`, one secret's HMAC.
 ///
 /// Each comparison is constant-time (`subtle`) after a length check; the loop stops at the first match,
 /// which reveals which candidate matched but nothing of the expected signature. A non-ASCII candidate
