@@ -165,12 +165,13 @@ pub(crate) struct MacInProgress<'p> {
 }
 
 impl MacInProgress<'_> {
-    /// Hashes the next block of the payload, if a whole one is left.
-    pub(crate) fn step(&mut self) {
+    /// Hashes the next block of the payload, if a whole one is left; returns whether one is left after it.
+    pub(crate) fn step(&mut self) -> bool {
         if let Some((block, rest)) = self.rest.split_at_checked(BLOCK) {
             self.mac.update(block);
             self.rest = rest;
         }
+        self.rest.len() >= BLOCK
     }
 
     /// Hashes the rest of the payload and returns the HMAC.
@@ -604,7 +605,9 @@ mod tests {
                 let expected: [u8; 32] = plain.finalize().into_bytes().into();
                 for steps in [0, 1, 2, 5, 100] {
                     let mut mac = secret.start_mac(&[b"", timestamp], payload);
-                    (0..steps).for_each(|_| mac.step());
+                    (0..steps).for_each(|_| {
+                        mac.step();
+                    });
                     assert_eq!(
                         mac.finish(),
                         expected,

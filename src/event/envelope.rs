@@ -92,16 +92,18 @@ type Result<T> = std::result::Result<T, Malformed>;
 /// Reads the envelope of `payload`, which must be a JSON object (trailing whitespace allowed).
 #[cfg(test)]
 fn read(payload: &[u8]) -> Result<Fields> {
-    read_between(payload, || {})
+    read_between(payload, || false)
 }
 
-/// [`read`], calling `between` between the members of the envelope's objects: the verifier hashes the
-/// next block of the payload there (see `Verifier::verify_event`).
-pub(super) fn read_between(payload: &[u8], between: impl FnMut()) -> Result<Fields> {
+/// [`read`], calling `between` between the members of the envelope's objects and between windows of the
+/// `data.object` search: the verifier hashes the next block of the payload there (see
+/// `Verifier::verify_event`). `between` returns whether it has more to do (see
+/// `search::find_closing_line`).
+pub(super) fn read_between(payload: &[u8], between: impl FnMut() -> bool) -> Result<Fields> {
     let mut fields = Fields::default();
     if read_with(payload, true, between, &mut fields).is_err() {
         fields = Fields::default();
-        read_with(payload, false, || {}, &mut fields)?;
+        read_with(payload, false, || false, &mut fields)?;
     }
     Ok(fields)
 }
@@ -110,7 +112,7 @@ pub(super) fn read_between(payload: &[u8], between: impl FnMut()) -> Result<Fiel
 fn read_with(
     payload: &[u8],
     indentation_hint: bool,
-    between: impl FnMut(),
+    between: impl FnMut() -> bool,
     fields: &mut Fields,
 ) -> Result<()> {
     let mut reader = Reader::new(payload, indentation_hint, between);
@@ -224,11 +226,12 @@ struct Reader<'a, B> {
     key_start: usize,
     /// Whether `data.object` may be cut at its indentation (see the module docs).
     indentation_hint: bool,
-    /// Called between the members of objects.
+    /// Called between the members of objects (and between windows of the `data.object` search, which is
+    /// what its answer is for).
     between: B,
 }
 
-impl<'a, B: FnMut()> Reader<'a, B> {
+impl<'a, B: FnMut() -> bool> Reader<'a, B> {
     fn new(bytes: &'a [u8], indentation_hint: bool, between: B) -> Self {
         Self {
             bytes,
@@ -662,7 +665,7 @@ mod tests {
     #[test]
     fn integers_are_read_from_their_first_byte() {
         let read = |text: &[u8]| {
-            let mut reader = Reader::new(text, false, || {});
+            let mut reader = Reader::new(text, false, || false);
             let value = reader.integer_or_null();
             (value, reader.pos)
         };
@@ -681,7 +684,7 @@ mod tests {
     #[test]
     fn plain_strings_are_told_apart_in_the_words_that_find_their_end() {
         let skip_in = |text: &[u8]| {
-            let mut reader = Reader::new(text, false, || {});
+            let mut reader = Reader::new(text, false, || false);
             let end = reader.skip_string()?;
             Ok::<_, Malformed>((end.end, end.escapes, end.plain))
         };

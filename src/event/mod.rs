@@ -71,14 +71,14 @@ impl Event {
     /// notification (`v2.core.event`), an `object` other than `"event"`, or a required envelope field
     /// (`id`, `type`, `created`, `data.object`) missing.
     pub fn from_verified_payload(payload: Bytes) -> Result<Self, Error> {
-        let envelope = Self::read_envelope(&payload, || {});
+        let envelope = Self::read_envelope(&payload, || false);
         Self::from_envelope(payload, envelope)
     }
 
     /// Reads the envelope of `payload`, calling `between` between the members of its objects (see
     /// [`Verifier::verify_event`](crate::Verifier::verify_event)); [`from_envelope`](Self::from_envelope)
     /// makes the event of it.
-    pub(crate) fn read_envelope(payload: &[u8], between: impl FnMut()) -> Envelope {
+    pub(crate) fn read_envelope(payload: &[u8], between: impl FnMut() -> bool) -> Envelope {
         Envelope(envelope::read_between(payload, between))
     }
 
