@@ -42,7 +42,9 @@ pub struct SignatureHeader<'a> {
 /// reassemble the header afterwards without parsing it again.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Parsed {
-    timestamp: i128,
+    /// The `i128` timestamp as bytes: an `i128` field would align this, and the layer's response future that
+    /// holds it, to 16 bytes (the future: 416 bytes with the padding, 400 without).
+    timestamp: [u8; 16],
     /// The normalized digits of `t` (no sign, no leading zeros) are `raw[digits.0..digits.1]`.
     digits: (usize, usize),
     signature_count: usize,
@@ -116,7 +118,7 @@ impl<'a> SignatureHeader<'a> {
         Ok(Self {
             raw,
             parsed: Parsed {
-                timestamp,
+                timestamp: timestamp.to_ne_bytes(),
                 digits,
                 signature_count,
                 kept,
@@ -130,7 +132,7 @@ impl<'a> SignatureHeader<'a> {
     /// Only a timestamp beyond ±2^63 s (hundreds of billions of years) saturates; such a header verifies
     /// only with the age check disabled or as a far-future timestamp.
     pub fn timestamp(&self) -> i64 {
-        saturate(self.parsed.timestamp)
+        saturate(self.timestamp_exact())
     }
 
     /// What [`parse`](Self::parse) found, to [`reassemble`](Self::reassemble) the header later.
@@ -144,13 +146,13 @@ impl<'a> SignatureHeader<'a> {
     }
 
     pub(crate) fn timestamp_exact(&self) -> i128 {
-        self.parsed.timestamp
+        i128::from_ne_bytes(self.parsed.timestamp)
     }
 
     /// The timestamp as the SDKs sign it: `-` for negative values, then the digits without leading zeros.
     /// Both are slices (of a constant and of the header): nothing is formatted per request.
     pub(crate) fn signed_timestamp(&self) -> [&'a [u8]; 2] {
-        let sign: &'static [u8] = if self.parsed.timestamp < 0 { b"-" } else { b"" };
+        let sign: &'static [u8] = if self.timestamp_exact() < 0 { b"-" } else { b"" };
         let (start, end) = self.parsed.digits;
         [sign, self.raw.get(start..end).unwrap_or_default()]
     }
