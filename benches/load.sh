@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # End-to-end load: the axum example with and without StripeSignatureLayer, on 127.0.0.1 only, each loaded
 # with wrk for a fixed time (2 KiB signed event, 32 connections), in alternating rounds. Prints requests/s
-# for both in each round, their ratio, and the median ratio.
+# for both in each round, their ratio, and the median ratio. A third server, the same app computing one
+# HMAC-SHA256 of each body and checking nothing (`--hmac-only`), is loaded in the same rounds: its ratio
+# is the floor, what one HMAC pass alone costs end to end on this host, which no verifier can beat.
 #   bash benches/load.sh            # DURATION=10 ROUNDS=3 CONNECTIONS=32 THREADS=2 by default
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -75,14 +77,28 @@ load() {
 
 start without-layer 3931 --without-layer
 start with-layer 3932
+start hmac-only 3933 --hmac-only
 echo "2 KiB signed event, $CONNECTIONS connections, $THREADS wrk threads, $ROUNDS rounds of ${DURATION}s each, 127.0.0.1"
 ratios=()
+floors=()
+to_floor=()
 for round in $(seq "$ROUNDS"); do
-  # Alternating, so that a slow spell of a shared machine hits both servers alike.
+  # Alternating, so that a slow spell of a shared machine hits every server alike.
   without=$(load without-layer 3931)
   with=$(load with-layer 3932)
+  floor=$(load hmac-only 3933)
   ratio=$(python3 -c "print(f'{$with / $without:.3f}')")
+  floor_ratio=$(python3 -c "print(f'{$floor / $without:.3f}')")
+  of_floor=$(python3 -c "print(f'{$with / $floor:.3f}')")
   ratios+=("$ratio")
-  echo "round $round: without the layer $without requests/s, with the layer $with requests/s, ratio $ratio"
+  floors+=("$floor_ratio")
+  to_floor+=("$of_floor")
+  echo "round $round: without the layer $without requests/s, with the layer $with requests/s, ratio $ratio (HMAC only: $floor requests/s, ratio $floor_ratio; with / HMAC only $of_floor)"
 done
-python3 -c "import statistics, sys; print(f'median ratio (with / without): {statistics.median(map(float, sys.argv[1:])):.2f}')" "${ratios[@]}"
+python3 - "${ratios[*]}" "${floors[*]}" "${to_floor[*]}" <<'PY'
+import statistics, sys
+ratios, floors, to_floor = ([float(x) for x in arg.split()] for arg in sys.argv[1:])
+print(f"median ratio (with / without): {statistics.median(ratios):.2f}")
+print(f"median floor (HMAC only / without): {statistics.median(floors):.2f}")
+print(f"median with the layer / HMAC only: {statistics.median(to_floor):.2f}")
+PY

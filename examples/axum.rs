@@ -3,7 +3,7 @@
 //! ```sh
 //! cargo run --example axum --features axum,tracing                  # serve, print ready-to-paste commands
 //! cargo run --example axum --features axum,tracing -- --self-test   # send itself three requests and exit
-//! cargo run --release --example axum --features axum,tracing -- --quiet [--without-layer]   # for benches/load.sh
+//! cargo run --release --example axum --features axum,tracing -- --quiet [--without-layer | --hmac-only]   # benches/load.sh
 //! STRIPE_WEBHOOK_SECRET=whsec_... PORT=4242 cargo run --example axum --features axum,tracing
 //! ```
 //!
@@ -103,6 +103,28 @@ fn unprotected_app() -> Router {
     )
 }
 
+/// `--hmac-only`: the same route computing one HMAC-SHA256 of `"{t}.{body}"` with a precomputed key and
+/// checking nothing else (the load test's floor: what any verifier must spend). Never use this to serve.
+fn hmac_only_app(secret: &str) -> Router {
+    use hmac::{KeyInit, Mac};
+    let keyed = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).expect("any key length");
+    Router::new().route(
+        "/webhook",
+        post(move |headers: axum::http::HeaderMap, body: Bytes| async move {
+            let t = headers
+                .get(STRIPE_SIGNATURE)
+                .and_then(|value| value.to_str().ok()?.strip_prefix("t=")?.split(',').next())
+                .unwrap_or_default();
+            let mut mac = keyed.clone();
+            mac.update(t.as_bytes());
+            mac.update(b".");
+            mac.update(&body);
+            std::hint::black_box(mac.finalize().into_bytes());
+            "ok"
+        }),
+    )
+}
+
 fn sample_event() -> Bytes {
     Bytes::from_static(
         br#"{
@@ -137,6 +159,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let self_test = std::env::args().any(|arg| arg == "--self-test");
     let quiet = std::env::args().any(|arg| arg == "--quiet");
     let without_layer = std::env::args().any(|arg| arg == "--without-layer");
+    let hmac_only = std::env::args().any(|arg| arg == "--hmac-only");
     QUIET.store(quiet, std::sync::atomic::Ordering::Relaxed);
     tracing_subscriber::fmt()
         .with_max_level(if quiet {
@@ -177,11 +200,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .unwrap_or(tower_stripe_webhook::DEFAULT_BODY_LIMIT);
     let router = if without_layer {
         unprotected_app()
+    } else if hmac_only {
+        let secret =
+            std::env::var("STRIPE_WEBHOOK_SECRET").map_err(|_| "--hmac-only needs STRIPE_WEBHOOK_SECRET")?;
+        hmac_only_app(&secret)
     } else {
         app(secrets, body_limit)
     }
-    // Outside the verification, so that rejections carry it too (and on both apps, so that the load
-    // test's baseline differs from the protected app by the layer alone).
+    // Outside the verification, so that rejections carry it too (and on every app, so that the load
+    // test's baseline and floor differ from the protected app by the layer alone).
     .layer(PropagateHeaderLayer::new(HeaderName::from_static("x-request-id")));
     let server = tokio::spawn(async move { axum::serve(listener, router).await });
 
