@@ -9,17 +9,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${DURATION:-10}
 ROUNDS=${ROUNDS:-3}
-CONNECTIONS=${CONNECTIONS:-32}
-THREADS=${THREADS:-2}
 SECRET=whsec_load_test_only_not_a_real_secret
-
-if ! command -v wrk >/dev/null 2>&1; then
-  echo "installing wrk (Debian package)" >&2
-  if [ "$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq wrk >/dev/null; else sudo apt-get update -qq && sudo apt-get install -y -qq wrk >/dev/null; fi
-fi
-cargo build -q --release --example axum --features axum,tracing ${LOAD_CARGO_TARGET_DIR:+--target-dir "$LOAD_CARGO_TARGET_DIR"}
-bin=${LOAD_CARGO_TARGET_DIR:-target}/release/examples/axum
-
+# CONNECTIONS, THREADS, wrk, and the example built as $bin.
+source benches/wrk.sh
 
 work=$(mktemp -d)
 servers=()
@@ -83,10 +75,17 @@ ratios=()
 floors=()
 to_floor=()
 for round in $(seq "$ROUNDS"); do
-  # Alternating, so that a slow spell of a shared machine hits every server alike.
-  without=$(load without-layer 3931)
-  with=$(load with-layer 3932)
-  floor=$(load hmac-only 3933)
+  # Alternating, and in an order that turns with each round, so that a slow spell of a shared machine,
+  # or a place in the round, favours no server.
+  declare -A rps=()
+  for turn in 0 1 2; do
+    case $(( (round + turn) % 3 )) in
+      0) rps[without]=$(load without-layer 3931) ;;
+      1) rps[with]=$(load with-layer 3932) ;;
+      2) rps[floor]=$(load hmac-only 3933) ;;
+    esac
+  done
+  without=${rps[without]} with=${rps[with]} floor=${rps[floor]}
   ratio=$(python3 -c "print(f'{$with / $without:.3f}')")
   floor_ratio=$(python3 -c "print(f'{$floor / $without:.3f}')")
   of_floor=$(python3 -c "print(f'{$with / $floor:.3f}')")

@@ -13,18 +13,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${DURATION:-60}
 WARMUP=${WARMUP:-10}
-CONNECTIONS=${CONNECTIONS:-32}
-THREADS=${THREADS:-2}
 PORT=${PORT:-3941}
 LIMIT=65536
 SECRET=whsec_soak_test_only_not_a_real_secret
 
-if ! command -v wrk >/dev/null 2>&1; then
-  echo "installing wrk (Debian package)" >&2
-  if [ "$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq wrk >/dev/null; else sudo apt-get update -qq && sudo apt-get install -y -qq wrk >/dev/null; fi
-fi
-cargo build -q --release --example axum --features axum,tracing
-bin=target/release/examples/axum
+# CONNECTIONS, THREADS, wrk, and the example built as $bin.
+source benches/wrk.sh
 
 work=$(mktemp -d)
 server=
