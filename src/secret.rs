@@ -126,60 +126,14 @@ impl SigningSecret {
         mac.update(payload);
         mac.finalize().into_bytes().into()
     }
-
-    /// [`mac`](Self::mac), computed a block at a time by [`MacInProgress::step`] and then
-    /// [`finish`](MacInProgress::finish)ed. Inlined, so that the state is built where the caller keeps it.
-    #[inline]
-    pub(crate) fn start_mac<'p>(&self, timestamp: &[&[u8]], payload: &'p [u8]) -> MacInProgress<'p> {
-        let mut mac = self.keyed.clone();
-        let signed = update_with_timestamp(&mut mac, timestamp);
-        // The payload bytes that complete the first block: every step after hashes one whole block of the
-        // payload where it is, without going through the hasher's buffer.
-        let (first, rest) = payload.split_at(((BLOCK - signed % BLOCK) % BLOCK).min(payload.len()));
-        mac.update(first);
-        MacInProgress { mac, rest }
-    }
 }
 
-/// Feeds `mac` the signed timestamp (in pieces) and the `.` after it; returns how many bytes that was.
-/// Inlined into both callers: a call costs as much as the work here.
-#[inline(always)]
-fn update_with_timestamp(mac: &mut HmacSha256, timestamp: &[&[u8]]) -> usize {
-    let mut signed = 1;
+/// Feeds `mac` the signed timestamp (in pieces) and the `.` after it.
+fn update_with_timestamp(mac: &mut HmacSha256, timestamp: &[&[u8]]) {
     for piece in timestamp.iter().filter(|piece| !piece.is_empty()) {
         mac.update(piece);
-        signed += piece.len();
     }
     mac.update(b".");
-    signed
-}
-
-/// SHA-256's block size.
-const BLOCK: usize = 64;
-
-/// An HMAC being computed over a payload: see [`SigningSecret::start_mac`].
-pub(crate) struct MacInProgress<'p> {
-    mac: HmacSha256,
-    /// The payload not hashed yet, from a block boundary of the signed message.
-    rest: &'p [u8],
-}
-
-impl MacInProgress<'_> {
-    /// Hashes the next block of the payload, if a whole one is left; returns whether one is left after it.
-    pub(crate) fn step(&mut self) -> bool {
-        if let Some((block, rest)) = self.rest.split_at_checked(BLOCK) {
-            self.mac.update(block);
-            self.rest = rest;
-        }
-        self.rest.len() >= BLOCK
-    }
-
-    /// Hashes the rest of the payload and returns the HMAC.
-    #[inline]
-    pub(crate) fn finish(mut self) -> [u8; 32] {
-        self.mac.update(self.rest);
-        self.mac.finalize().into_bytes().into()
-    }
 }
 
 pub(crate) const HEX: &[u8; 16] = b"0123456789abcdef";
@@ -252,11 +206,6 @@ impl SigningSecrets {
         Self {
             secrets: vec![secret],
         }
-    }
-
-    /// The first secret (every constructor refuses an empty set).
-    pub(crate) fn first(&self) -> &SigningSecret {
-        &self.secrets[0]
     }
 
     /// Adds a secret after the ones already present.
@@ -583,38 +532,5 @@ mod tests {
         plain.update(b"123.{\"a\":1}");
         let expected: [u8; 32] = plain.finalize().into_bytes().into();
         assert_eq!(secret.mac(&[b"1", b"23"], b"{\"a\":1}"), expected);
-    }
-
-    /// However many blocks are hashed by `step` before `finish`, at any alignment of the payload after the
-    /// signed timestamp, the HMAC is that of `"{t}.{payload}"`.
-    #[test]
-    fn a_mac_computed_in_steps_is_the_plain_hmac() {
-        let secret = SigningSecret::new("whsec_key").unwrap();
-        let payload: Vec<u8> = (0..300u16).map(|i| (i * 7 % 251) as u8).collect();
-        for timestamp in [
-            &b"7"[..],
-            b"1700000000",
-            b"123456789012345678901234567890123456789012345678901234567890123",
-        ] {
-            for len in 0..payload.len() {
-                let payload = &payload[..len];
-                let mut plain = HmacSha256::new_from_slice(b"whsec_key").unwrap();
-                plain.update(timestamp);
-                plain.update(b".");
-                plain.update(payload);
-                let expected: [u8; 32] = plain.finalize().into_bytes().into();
-                for steps in [0, 1, 2, 5, 100] {
-                    let mut mac = secret.start_mac(&[b"", timestamp], payload);
-                    (0..steps).for_each(|_| {
-                        mac.step();
-                    });
-                    assert_eq!(
-                        mac.finish(),
-                        expected,
-                        "t {timestamp:?}, {len} bytes, {steps} steps"
-                    );
-                }
-            }
-        }
     }
 }

@@ -206,9 +206,9 @@ impl Verifier {
 
     /// Verifies the payload, then parses its event envelope from the same [`Bytes`] without copying it.
     ///
-    /// The envelope is read while the HMAC is computed, which costs less than reading it after (see
-    /// BENCHMARKS.md), but nothing of it counts before the verification: the errors are those of
-    /// [`verify`](Self::verify) first, and [`ErrorKind::NotAnEvent`] only for a payload that verified.
+    /// Authenticate, then parse: nothing reads the payload as JSON before its signature and timestamp
+    /// have verified, so a forged request costs one HMAC per secret whatever its bytes. The event is then
+    /// read as [`Event::from_verified_payload`] reads it.
     ///
     /// # Errors
     ///
@@ -238,15 +238,8 @@ impl Verifier {
         payload: Bytes,
         now: i64,
     ) -> Result<(Event, Verified), Error> {
-        // The envelope is read while the first secret's HMAC is computed, one block between two members of
-        // its objects: SHA-256 (SHA-NI) waits on the latency of its rounds, and the reader's instructions
-        // run in those waits, nearly for free (BENCHMARKS.md). What the reader found counts only once the
-        // signature has matched.
-        let first = self.secrets.first();
-        let mut mac = first.start_mac(&header.signed_timestamp(), &payload);
-        let envelope = Event::read_envelope(&payload, || mac.step());
-        let verified = self.verify_with(header, &payload, now, Some(mac.finish()))?;
-        Ok((Event::from_envelope(payload, envelope)?, verified))
+        let verified = self.verify_header_at(header, &payload, now)?;
+        Ok((Event::from_verified_payload(payload)?, verified))
     }
 
     /// Verifies at the given time (Unix seconds) instead of the clock's.
@@ -270,26 +263,13 @@ impl Verifier {
         payload: &[u8],
         now: i64,
     ) -> Result<Verified, Error> {
-        self.verify_with(header, payload, now, None)
-    }
-
-    /// Verifies, with the first secret's HMAC over the payload already computed when `first_mac` is given.
-    fn verify_with(
-        &self,
-        header: &SignatureHeader<'_>,
-        payload: &[u8],
-        now: i64,
-        mut first_mac: Option<[u8; 32]>,
-    ) -> Result<Verified, Error> {
         let timestamp = header.timestamp_exact();
         let signed_timestamp = header.signed_timestamp();
 
         let mut non_ascii = false;
         let mut matched = None;
         for (index, secret) in self.secrets.iter().enumerate() {
-            let mac = first_mac
-                .take()
-                .unwrap_or_else(|| secret.mac(&signed_timestamp, payload));
+            let mac = secret.mac(&signed_timestamp, payload);
             match find_match(&mac, header) {
                 Outcome::Match => {
                     matched = Some((index, secret));
@@ -532,8 +512,7 @@ mod tests {
         );
     }
 
-    /// `verify_event` computes the first secret's HMAC while it reads the envelope, and the others after:
-    /// a delivery signed with any of them verifies, and the event is read either way.
+    /// A delivery signed with any of the secrets verifies, and the event is read either way.
     #[test]
     fn verify_event_with_rotation() {
         let (new, old) = (secret("whsec_new"), secret("whsec_old").with_label("previous"));
@@ -553,8 +532,8 @@ mod tests {
         ));
     }
 
-    /// The envelope is read before the signature is known to match, but what it found counts only after:
-    /// a body that is not an event is reported as such only when its signature and timestamp verify.
+    /// Authenticate, then parse: a body that is not an event is reported as such only when its signature
+    /// and timestamp verify.
     #[test]
     fn verify_event_reports_the_signature_before_the_body() {
         let verifier = Verifier::new(secret("whsec_mine")).clock(|| 1_000);

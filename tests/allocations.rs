@@ -153,11 +153,12 @@ fn allocations_do_not_grow_with_the_body() {
     println!("allocated per verified request: 2 KiB body: {} bytes in {} allocations; 64 KiB body: {} bytes in {} allocations", small.0, small.1, large.0, large.1);
     assert_eq!(small, large, "the body must not be copied");
     assert!(small.0 < 2048, "far less than one body: {small:?}");
-    // What README.md claims: the two typed extensions are all of it (the extensions map, its table, a box
-    // each for `Event` and `Verified`); the `Event` has no allocation of its own.
+    // What README.md claims: the two typed extensions (the extensions map, its table, a box each for
+    // `Event` and `Verified`) and serde_json's 8-byte stack of open containers while it skips nested
+    // values; the `Event` has no allocation of its own.
     assert!(
-        small.1 <= 4,
-        "at most 4 allocations per verified request: {small:?}"
+        small.1 <= 5,
+        "at most 5 allocations per verified request: {small:?}"
     );
 }
 

@@ -1,6 +1,7 @@
-//! The envelope reader against serde_json, on every body of the oracle vectors (the vendored subset, or
-//! `STRIPE_ORACLE_VECTORS`) and on generated events of many sizes: same verdict on what is an event, same
-//! fields, same `data.object` and `previous_attributes`.
+//! The envelope is exactly serde_json's reading of the same bytes (`fuzz::check_envelope`, the property
+//! the `envelope` fuzz target holds): on every body of the oracle vectors, on the 307 real Stripe payloads
+//! of `../shared/real-events/` as found and laid out again every way a serializer or a proxy writes JSON,
+//! on generated events of many sizes, and on arbitrary events in arbitrary valid whitespace (proptest).
 // `support` and the fuzz targets' model both bring `tests/support/run.rs`.
 #![allow(clippy::duplicate_mod)]
 
@@ -10,61 +11,35 @@ mod support;
 #[allow(dead_code)]
 mod fuzz;
 
-use std::io::BufRead;
+use std::{io::BufRead, path::Path};
 
 use base64::Engine as _;
-use bytes::Bytes;
+use proptest::prelude::*;
 use serde_json::Value;
-use tower_stripe_webhook::{ErrorKind, Event};
+use tower_stripe_webhook::InvalidEvent;
 
-/// What serde_json says the envelope is, by the crate's documented rule (the fuzz targets' model).
-fn expected(payload: &[u8]) -> Option<Value> {
-    fuzz::expected_envelope(&serde_json::from_slice(payload).ok()?)
-}
-
-#[derive(Debug, PartialEq)]
-enum Verdict {
-    Event(Value),
-    /// An event whose `data.object` is not valid JSON: found when a handler deserializes it (the envelope
-    /// reader skips `data.object` without validating it, by design).
-    InvalidDataObject,
-    NotAnEvent,
-}
-
-fn ours(payload: &Bytes) -> Verdict {
-    let event = match Event::from_verified_payload(payload.clone()) {
-        Ok(event) => event,
-        Err(error) => {
-            assert!(matches!(error.kind(), ErrorKind::NotAnEvent(_)), "{error:?}");
-            return Verdict::NotAnEvent;
-        }
+/// Every layout a payload is read in: as given, and its tokens laid out again the ways serializers,
+/// editors and proxies write JSON (Stripe's own is `JSON.stringify(event, null, 2)`).
+fn layouts(json: &[u8]) -> Vec<(&'static str, Vec<u8>)> {
+    let crlf = |bytes: Vec<u8>| {
+        String::from_utf8(bytes)
+            .unwrap()
+            .replace('\n', "\r\n")
+            .into_bytes()
     };
-    match fuzz::event_json(&event) {
-        Ok(fields) => Verdict::Event(fields),
-        Err(_) => Verdict::InvalidDataObject,
-    }
-}
-
-fn check(payload: &Bytes, what: &str) -> Verdict {
-    // Values outside the envelope are validated when deserialized, not before: invalid UTF-8 in them does
-    // not stop the envelope, so compare with serde_json's reading of the lossy text in that case (an
-    // envelope field with invalid UTF-8 still differs, and fails this test).
-    let want = expected(payload).or_else(|| {
-        std::str::from_utf8(payload)
-            .is_err()
-            .then(|| expected(String::from_utf8_lossy(payload).as_bytes()))
-            .flatten()
-    });
-    let got = ours(payload);
-    match (&want, &got) {
-        (Some(want), Verdict::Event(got)) => assert_eq!(got, want, "{what}"),
-        (None, Verdict::NotAnEvent) => {}
-        // serde_json refuses the whole payload because of something inside data.object.
-        (None, Verdict::InvalidDataObject) => {}
-        (Some(_), Verdict::InvalidDataObject) if std::str::from_utf8(payload).is_err() => {}
-        _ => panic!("{what}: serde_json says {want:?}, we say {got:?}"),
-    }
-    got
+    vec![
+        ("as found", json.to_vec()),
+        (
+            "JSON.stringify(_, null, 2)",
+            fuzz::relayout(json, "  ", "\n", ": "),
+        ),
+        ("compact", fuzz::relayout(json, "", "", ":")),
+        ("4 spaces", fuzz::relayout(json, "    ", "\n", ": ")),
+        ("tabs", fuzz::relayout(json, "\t", "\n", ": ")),
+        ("CRLF", crlf(fuzz::relayout(json, "  ", "\n", ": "))),
+        ("CR", fuzz::relayout(json, " ", "\r", " :\t")),
+        ("a space everywhere", fuzz::relayout(json, " ", " ", " : ")),
+    ]
 }
 
 #[test]
@@ -75,7 +50,6 @@ fn agrees_with_serde_json_on_every_oracle_body() {
     let (mut events, mut others) = (0, 0);
     #[derive(serde::Deserialize)]
     struct Case {
-        id: String,
         body_b64: String,
     }
     for line in std::io::BufReader::new(file).lines() {
@@ -83,30 +57,264 @@ fn agrees_with_serde_json_on_every_oracle_body() {
         let body = base64::engine::general_purpose::STANDARD
             .decode(&case.body_b64)
             .unwrap();
-        match check(&Bytes::from(body), &case.id) {
-            Verdict::Event(_) => events += 1,
-            _ => others += 1,
+        match fuzz::check_envelope(&body) {
+            Some(_) => events += 1,
+            None => others += 1,
         }
     }
     assert!(events > 0 && others > 0, "{events} events, {others} non-events");
 }
 
+/// The real payloads beside the project (`../shared/real-events/`, provenance in its MANIFEST.tsv).
+fn real_events() -> Vec<(String, String, Vec<u8>)> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/real-events");
+    let manifest = std::fs::read_to_string(root.join("MANIFEST.tsv")).unwrap_or_else(|error| {
+        panic!(
+            "{}: {error}; the tests need ../shared beside the project's root",
+            root.display()
+        )
+    });
+    manifest
+        .lines()
+        .skip(1)
+        .map(|line| {
+            let columns: Vec<_> = line.split('\t').collect();
+            let (file, class) = (columns[0].to_owned(), columns[5].to_owned());
+            let payload = std::fs::read(root.join("payloads").join(&file)).unwrap();
+            (file, class, payload)
+        })
+        .collect()
+}
+
 #[test]
-fn agrees_with_serde_json_on_generated_events_and_their_compact_forms() {
-    for size in (440..3000).step_by(37).chain([8192, 65536, 300_000]) {
-        let pretty = support::realistic_event(size);
-        let compact: Value = serde_json::from_slice(&pretty).unwrap();
-        let compact = Bytes::from(serde_json::to_vec(&compact).unwrap());
-        let four_spaces = Bytes::from(
-            String::from_utf8(pretty.to_vec())
-                .unwrap()
-                .replace("\n  ", "\n    "),
-        );
-        for payload in [pretty, compact, four_spaces] {
-            assert!(matches!(
-                check(&payload, &format!("size {size}")),
-                Verdict::Event(_)
-            ));
+fn every_real_stripe_payload_reads_as_serde_json_reads_it_in_every_layout() {
+    let (mut events, mut refused) = (0, Vec::new());
+    let all = real_events();
+    assert_eq!(all.len(), 307, "../shared/real-events/ holds 307 payloads");
+    for (file, class, payload) in &all {
+        let value: Value = serde_json::from_slice(payload).unwrap_or_else(|e| panic!("{file}: {e}"));
+        let want = fuzz::expected_event(&value);
+        for (layout, bytes) in layouts(payload) {
+            // The layouts are whitespace-only rewrites: serde_json reads the same value from each.
+            assert_eq!(
+                serde_json::from_slice::<Value>(&bytes).unwrap(),
+                value,
+                "{file} {layout}"
+            );
+            let got = fuzz::check_envelope(&bytes);
+            assert_eq!(got.is_some(), want.is_ok(), "{file} {layout}");
         }
+        match (class.as_str(), want) {
+            ("full", Ok(_)) => events += 1,
+            ("thin", Err(reason)) => {
+                assert!(
+                    matches!(
+                        reason,
+                        InvalidEvent::ThinEvent | InvalidEvent::MissingField("object")
+                    ),
+                    "{file}: {reason:?}"
+                );
+                refused.push(file.clone());
+            }
+            ("edge-not-full", Err(_)) => refused.push(file.clone()),
+            (class, want) => panic!("{file} ({class}): {want:?}"),
+        }
+    }
+    assert_eq!((events, refused.len()), (289, 18), "{refused:?}");
+}
+
+/// The layouts the review found mis-read by the old fast path: `data.object` as `{}` on its key's line in
+/// `JSON.stringify(event, null, 2)`, 4-space, tab and CRLF layouts, with members after it.
+#[test]
+fn an_empty_data_object_in_any_layout_keeps_every_member_after_it() {
+    let event = br#"{"id":"evt_1","object":"event","type":"customer.updated","created":1,
+        "data":{"object":{},"previous_attributes":{"email":null}},"livemode":true,"account":"acct_1",
+        "request":{"id":"req_1","idempotency_key":null},"pending_webhooks":3}"#;
+    for (layout, bytes) in layouts(event) {
+        let read = fuzz::check_envelope(&bytes).unwrap_or_else(|| panic!("{layout}"));
+        assert_eq!(read.data_object_raw(), b"{}", "{layout}");
+        assert!(read.livemode(), "{layout}");
+        assert_eq!(
+            (read.account(), read.request_id()),
+            (Some("acct_1"), Some("req_1")),
+            "{layout}"
+        );
+        assert_eq!(
+            read.previous_attributes::<Value>().unwrap().unwrap(),
+            serde_json::json!({"email": null})
+        );
+    }
+}
+
+#[test]
+fn agrees_with_serde_json_on_generated_events_in_every_layout() {
+    for size in (440..3000).step_by(97).chain([8192, 65536, 300_000]) {
+        let pretty = support::realistic_event(size);
+        for (layout, bytes) in layouts(&pretty) {
+            assert!(fuzz::check_envelope(&bytes).is_some(), "size {size}, {layout}");
+        }
+    }
+}
+
+/// A JSON value as a token tree, so that a test can write objects with repeated keys (which
+/// `serde_json::Value` cannot hold) and any whitespace between tokens.
+#[derive(Clone, Debug)]
+enum Json {
+    Scalar(String),
+    Array(Vec<Json>),
+    Object(Vec<(String, Json)>),
+}
+
+impl Json {
+    /// Writes the tree with `space()` between every two tokens.
+    fn write(&self, out: &mut String, space: &mut impl FnMut() -> String) {
+        match self {
+            Self::Scalar(text) => out.push_str(text),
+            Self::Array(items) => {
+                out.push('[');
+                for (i, item) in items.iter().enumerate() {
+                    out.push_str(&space());
+                    if i > 0 {
+                        out.push(',');
+                        out.push_str(&space());
+                    }
+                    item.write(out, space);
+                }
+                out.push_str(&space());
+                out.push(']');
+            }
+            Self::Object(members) => {
+                out.push('{');
+                for (i, (key, value)) in members.iter().enumerate() {
+                    out.push_str(&space());
+                    if i > 0 {
+                        out.push(',');
+                        out.push_str(&space());
+                    }
+                    out.push_str(key);
+                    out.push_str(&space());
+                    out.push(':');
+                    out.push_str(&space());
+                    value.write(out, space);
+                }
+                out.push_str(&space());
+                out.push('}');
+            }
+        }
+    }
+}
+
+/// Scalars of every JSON type, strings with escapes among them, and the envelope's keys written plainly
+/// or with escapes.
+fn scalar() -> impl Strategy<Value = Json> {
+    prop_oneof![
+        Just("null".to_owned()),
+        Just("true".to_owned()),
+        Just("false".to_owned()),
+        Just("-0".to_owned()),
+        Just("1.5".to_owned()),
+        Just("1e3".to_owned()),
+        Just("-42".to_owned()),
+        Just("18446744073709551615".to_owned()),
+        Just("9223372036854775808".to_owned()),
+        any::<i64>().prop_map(|n| n.to_string()),
+        "[a-z_.]{0,12}".prop_map(|s| format!("\"{s}\"")),
+        Just(r#""caf\u00e9 \"q\" \\ \/ \n""#.to_owned()),
+        Just("\"event\"".to_owned()),
+        Just("\"v2.core.event\"".to_owned()),
+        Just("\"\u{1f600} \u{e9}\"".to_owned()),
+    ]
+    .prop_map(Json::Scalar)
+}
+
+fn key() -> impl Strategy<Value = String> {
+    prop_oneof![
+        Just("\"id\""),
+        Just("\"object\""),
+        Just("\"type\""),
+        Just("\"created\""),
+        Just("\"livemode\""),
+        Just("\"api_version\""),
+        Just("\"account\""),
+        Just("\"pending_webhooks\""),
+        Just("\"request\""),
+        Just("\"idempotency_key\""),
+        Just("\"data\""),
+        Just("\"previous_attributes\""),
+        Just("\"\\u0069d\""),
+        Just("\"other\""),
+        Just("\"\""),
+    ]
+    .prop_map(str::to_owned)
+}
+
+fn json() -> impl Strategy<Value = Json> {
+    scalar().prop_recursive(5, 48, 6, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..5).prop_map(Json::Array),
+            prop::collection::vec((key(), inner), 0..7).prop_map(Json::Object),
+        ]
+    })
+}
+
+/// An event: the envelope's members, each of the right type or not, repeated or missing, in any order,
+/// with any values among them.
+fn event() -> impl Strategy<Value = Json> {
+    let member = prop_oneof![
+        Just(("\"object\"".to_owned(), Json::Scalar("\"event\"".to_owned()))),
+        Just(("\"id\"".to_owned(), Json::Scalar("\"evt_1\"".to_owned()))),
+        Just(("\"type\"".to_owned(), Json::Scalar("\"invoice.paid\"".to_owned()))),
+        Just(("\"created\"".to_owned(), Json::Scalar("1700000000".to_owned()))),
+        json().prop_map(|object| {
+            let data = Json::Object(vec![("\"object\"".to_owned(), object)]);
+            ("\"data\"".to_owned(), data)
+        }),
+        (json(), json()).prop_map(|(object, previous)| {
+            let data = Json::Object(vec![
+                ("\"object\"".to_owned(), object),
+                ("\"previous_attributes\"".to_owned(), previous),
+            ]);
+            ("\"data\"".to_owned(), data)
+        }),
+        (key(), json()),
+    ];
+    prop::collection::vec(member, 0..14).prop_map(Json::Object)
+}
+
+/// Valid JSON whitespace, of every kind, or none.
+fn spaces() -> impl Strategy<Value = Vec<String>> {
+    prop::collection::vec("[ \t\r\n]{0,3}", 1..64)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+
+    /// Any event, in any valid whitespace, with repeated keys and fields of the wrong type: the crate's
+    /// event, or its reason for refusing, is serde_json's reading of the same bytes.
+    #[test]
+    fn arbitrary_events_in_arbitrary_whitespace_read_as_serde_json_reads_them(
+        event in event(),
+        spaces in spaces(),
+    ) {
+        let mut next = spaces.iter().cycle();
+        let mut space = || next.next().cloned().unwrap_or_default();
+        let mut text = space();
+        event.write(&mut text, &mut space);
+        text.push_str(&space());
+        prop_assert!(serde_json::from_str::<Value>(&text).is_ok(), "{}", text);
+        fuzz::check_envelope(text.as_bytes());
+    }
+
+    /// Arbitrary bytes around and inside an event, valid JSON or not: never a panic, and never an event
+    /// where serde_json sees none.
+    #[test]
+    fn arbitrary_edits_of_an_event_never_read_as_another_event(
+        at in 0usize..600,
+        bytes in prop::collection::vec(any::<u8>(), 0..6),
+    ) {
+        let mut payload = support::realistic_event(600).to_vec();
+        let at = at.min(payload.len());
+        payload.splice(at..at, bytes);
+        fuzz::check_envelope(&payload);
     }
 }

@@ -93,7 +93,7 @@ fn the_oracle_seeds_hold() {
             seed.extend_from_slice(&body);
             seed
         };
-        if serde_json::from_slice::<serde_json::Value>(&body).is_ok() && fuzz::consistently_laid_out(&body) {
+        if serde_json::from_slice::<serde_json::Value>(&body).is_ok() {
             compared += 1;
         }
         fuzz::header_target(header.as_bytes());

@@ -18,7 +18,7 @@ use std::{
 use bytes::Bytes;
 use hmac::{KeyInit, Mac};
 use http_body::{Body, Frame, SizeHint};
-use tower_stripe_webhook::{Error, ErrorKind, MalformedHeader, SignatureHeader, Verified};
+use tower_stripe_webhook::{Error, ErrorKind, InvalidEvent, MalformedHeader, SignatureHeader, Verified};
 
 /// How the model reads the first `t` value. The value is `None` when the digits do not fit: the crate is
 /// exact to 128 bits (a magnitude up to `i128::MAX`) and calls longer values out of range.
@@ -422,8 +422,8 @@ pub fn verify_target(data: &[u8]) {
         };
         assert_eq!(verified.clock_skew(), skew);
     }
-    // `verify_event` reads the envelope while it computes the first secret's HMAC: it comes to the
-    // verdict of `verify` and then `Event::from_verified_payload`, error for error, and to the same event.
+    // `verify_event` comes to the verdict of `verify` and then `Event::from_verified_payload`, error for
+    // error, and to the same event.
     let body = Bytes::copy_from_slice(case.body);
     let together = verifier.verify_event(&case.header, body.clone());
     let apart = got.and_then(|verified| {
@@ -455,137 +455,191 @@ pub fn verify_target(data: &[u8]) {
 
 /// serde_json's reading of an envelope, by the crate's documented rule (a JSON object with
 /// `object: "event"`, string `id` and `type`, integer `created`, object `data.object`), in the shape of
-/// [`event_json`].
-pub fn expected_envelope(value: &serde_json::Value) -> Option<serde_json::Value> {
+/// [`event_json`]; or the reason it is not an event.
+pub fn expected_event(value: &serde_json::Value) -> Result<serde_json::Value, InvalidEvent> {
     use serde_json::Value;
-    let envelope = value.as_object()?;
+    let missing = InvalidEvent::MissingField;
+    let envelope = value.as_object().ok_or(InvalidEvent::NotAnObject)?;
     let text = |key: &str| envelope.get(key).and_then(Value::as_str).map(str::to_owned);
-    if text("object").as_deref() != Some("event") {
-        return None;
+    match text("object").as_deref() {
+        Some("event") => {}
+        Some("v2.core.event") => return Err(InvalidEvent::ThinEvent),
+        Some(_) => return Err(InvalidEvent::NotAnEventObject),
+        None => return Err(missing("object")),
     }
     let request = envelope.get("request");
-    Some(serde_json::json!({
-        "id": text("id")?,
-        "type": text("type")?,
-        "created": envelope.get("created")?.as_i64()?,
+    let id = text("id").ok_or(missing("id"))?;
+    let event_type = text("type").ok_or(missing("type"))?;
+    let created = envelope
+        .get("created")
+        .and_then(Value::as_i64)
+        .ok_or(missing("created"))?;
+    let data = envelope
+        .get("data")
+        .filter(|data| data.is_object())
+        .ok_or(missing("data"))?;
+    let object = data
+        .get("object")
+        .filter(|o| o.is_object())
+        .ok_or(missing("data.object"))?;
+    Ok(serde_json::json!({
+        "id": id,
+        "type": event_type,
+        "created": created,
         "livemode": envelope.get("livemode").and_then(Value::as_bool).unwrap_or(false),
         "api_version": text("api_version"),
         "account": text("account"),
         "pending_webhooks": envelope.get("pending_webhooks").and_then(Value::as_u64),
         "request_id": request.and_then(|r| r.as_str().or_else(|| r.get("id")?.as_str())),
         "idempotency_key": request.and_then(|r| r.get("idempotency_key")?.as_str()),
-        "object": envelope.get("data")?.get("object").filter(|o| o.is_object())?.clone(),
-        "previous_attributes": envelope.get("data")?.get("previous_attributes").filter(|p| !p.is_null()),
+        "object": object.clone(),
+        "previous_attributes": data.get("previous_attributes").filter(|p| !p.is_null()),
     }))
 }
 
-/// Whether `json` is laid out as serializers write it, the layout the envelope reader's `data.object`
-/// fast path relies on (the crate's `event::envelope` docs): for every container that spans lines, the
-/// lines inside it are indented deeper than the line that opens it, and its closing bracket starts a
-/// line indented exactly like that opening line. Compact JSON (no newlines) qualifies; so does Stripe's.
-pub fn consistently_laid_out(json: &[u8]) -> bool {
-    struct Open {
-        /// Indentation and number of the line holding the opening bracket.
-        indent: usize,
-        line: usize,
-        /// The least indentation a line inside must have.
-        inside: usize,
-    }
-    let indentation = |from: usize| {
-        json[from..]
-            .iter()
-            .take_while(|&&b| b == b' ' || b == b'\t')
-            .count()
-    };
-    let mut stack: Vec<Open> = Vec::new();
-    let (mut in_string, mut escaped) = (false, false);
-    let (mut line, mut indent) = (0, indentation(0));
-    let mut first = indent; // where the current line's first non-blank byte is
-    for (at, &byte) in json.iter().enumerate() {
-        if in_string {
-            match (escaped, byte) {
-                (true, _) => escaped = false,
-                (false, b'\\') => escaped = true,
-                (false, b'"') => in_string = false,
-                _ => {}
-            }
-            continue;
-        }
-        match byte {
-            b'"' => in_string = true,
-            b'{' | b'[' => {
-                let inside = stack.last().map_or(0, |open| open.inside).max(indent + 1);
-                stack.push(Open { indent, line, inside });
-            }
-            b'}' | b']' => match stack.pop() {
-                Some(open) if open.line != line && (at != first || indent != open.indent) => return false,
-                Some(_) => {}
-                None => return false,
-            },
-            b'\n' => {
-                line += 1;
-                indent = indentation(at + 1);
-                first = at + 1 + indent;
-                match json.get(first) {
-                    None | Some(b'\n' | b'\r' | b'}' | b']') => {}
-                    Some(_) => {
-                        if stack.last().is_some_and(|open| indent < open.inside) {
-                            return false;
-                        }
-                    }
-                }
-            }
-            _ => {}
-        }
-    }
-    true
+/// Whether serde_json's validating skip accepts `json` as one JSON value: the grammar, UTF-8, control
+/// characters and escapes. It is laxer than a full `serde_json::Value` read in three ways only: no
+/// nesting limit (`Value` stops at 128), numbers beyond `f64`'s range, and lone surrogate escapes.
+pub fn skippable(json: &[u8]) -> bool {
+    std::str::from_utf8(json).is_ok_and(|text| serde_json::from_str::<serde::de::IgnoredAny>(text).is_ok())
 }
 
-/// The `envelope` target: the envelope reader on verified arbitrary bytes. The body is signed and goes
-/// through `Verifier::verify_event`, as the layer does it, so the reader really runs on it.
+/// The envelope property, shared by the `envelope` fuzz target, the property tests and the real-event
+/// tests: on any bytes, `Event::from_verified_payload` never panics, and
+/// - when serde_json reads the bytes as a `Value`, the event is exactly [`expected_event`] of it, field
+///   for field, with `data.object` and `previous_attributes` as raw slices of the payload; or the
+///   rejection has the reason [`expected_event`] gives;
+/// - otherwise it is refused as not JSON, unless serde_json's skip accepts the bytes ([`skippable`]) and
+///   the envelope's own fields read the same way.
 ///
-/// Properties: it never panics; on any body it accepts, the raw `data.object` is a slice of the payload
-/// starting with `{`, and the event shares the payload's bytes; on a body that is valid JSON and laid out
-/// as a serializer writes it ([`consistently_laid_out`]: compact or consistently indented, as Stripe's
-/// are), it agrees exactly with serde_json (same verdict on what is an event, same fields, same
-/// `data.object` and `previous_attributes`).
+/// Returns the event it read.
+pub fn check_envelope(data: &[u8]) -> Option<tower_stripe_webhook::Event> {
+    let payload = Bytes::copy_from_slice(data);
+    let got = tower_stripe_webhook::Event::from_verified_payload(payload.clone());
+    let reason = |error: &Error| match error.kind() {
+        ErrorKind::NotAnEvent(reason) => *reason,
+        other => panic!("not an envelope error: {other:?}"),
+    };
+    if let Ok(event) = &got {
+        for raw in [Some(event.data_object_raw()), event.previous_attributes_raw()]
+            .into_iter()
+            .flatten()
+        {
+            let start = raw.as_ptr() as usize - event.payload().as_ptr() as usize;
+            assert_eq!(&payload[start..start + raw.len()], raw, "a slice of the payload");
+        }
+        assert_eq!(event.data_object_raw().first(), Some(&b'{'));
+        assert_eq!(event.payload(), &payload);
+    }
+    match serde_json::from_slice::<serde_json::Value>(data) {
+        Ok(value) => {
+            let want = expected_event(&value);
+            match (&got, want) {
+                (Ok(event), Ok(want)) => {
+                    assert_eq!(
+                        event_json(event).expect("valid JSON"),
+                        want,
+                        "{:?}",
+                        String::from_utf8_lossy(data)
+                    )
+                }
+                (Err(error), Err(want)) => {
+                    assert_eq!(reason(error), want, "{:?}", String::from_utf8_lossy(data))
+                }
+                (got, want) => panic!(
+                    "crate: {got:?}, serde_json: {want:?} on {:?}",
+                    String::from_utf8_lossy(data)
+                ),
+            }
+        }
+        Err(_) => match &got {
+            Err(error) => assert!(
+                matches!(reason(error), InvalidEvent::Json { .. }) || skippable(data),
+                "serde_json refuses it; the crate says {error:?}"
+            ),
+            Ok(_) => assert!(
+                skippable(data),
+                "serde_json's skip refuses it, the crate took it as an event"
+            ),
+        },
+    }
+    got.ok()
+}
+
+/// The `envelope` target: [`check_envelope`] on arbitrary bytes, and `Verifier::verify_event` on them
+/// signed, which must come to the same event.
 pub fn envelope_target(data: &[u8]) {
     use tower_stripe_webhook::{generate_test_header, SigningSecret, Verifier};
     const NOW: i64 = 1_700_000_000;
+    let event = check_envelope(data);
     let secret = SigningSecret::new("whsec_fuzz_envelope").expect("valid");
     let header = generate_test_header(data, &secret, Some(NOW));
-    let payload = Bytes::copy_from_slice(data);
-    let got = Verifier::new(secret)
+    let verified = Verifier::new(secret)
         .clock(|| NOW)
-        .verify_event(&header, payload.clone());
-    let event = match got {
-        Ok((event, _)) => {
-            let raw = event.data_object_raw();
-            assert_eq!(raw.first(), Some(&b'{'));
-            let start = raw.as_ptr() as usize - event.payload().as_ptr() as usize;
-            assert_eq!(&payload[start..start + raw.len()], raw);
-            assert_eq!(event.payload(), &payload);
-            Some(event)
-        }
-        Err(error) => {
-            assert!(matches!(error.kind(), ErrorKind::NotAnEvent(_)), "{error:?}");
-            None
+        .verify_event(&header, Bytes::copy_from_slice(data));
+    assert_eq!(
+        verified.ok().map(|(event, _)| event_json(&event).ok()),
+        event.map(|event| event_json(&event).ok())
+    );
+}
+
+/// Writes `json` (valid JSON) again with other whitespace between its tokens, and nothing else changed:
+/// `indent` per level and `newline` after every `{`, `[` and `,` and before every closing bracket of a
+/// non-empty container, `separator` after every `:`. Empty containers stay `{}` and `[]`, as
+/// serializers write them. `relayout(json, "  ", "\n", ": ")` is `JSON.stringify(value, null, 2)`'s
+/// layout, `relayout(json, "", "", ":")` the compact one.
+pub fn relayout(json: &[u8], indent: &str, newline: &str, separator: &str) -> Vec<u8> {
+    let mut out = Vec::with_capacity(json.len() * 2);
+    let mut depth = 0usize;
+    let line = |out: &mut Vec<u8>, depth: usize| {
+        out.extend_from_slice(newline.as_bytes());
+        for _ in 0..depth {
+            out.extend_from_slice(indent.as_bytes());
         }
     };
-    // Only bodies serde_json can read are compared: inside `data.object` and in fields the envelope does
-    // not use, the reader skips values without validating them (documented), because a verified body is
-    // Stripe's own JSON. And only bodies laid out as serializers write them: the `data.object` fast path
-    // trusts that layout (documented; this target's first finding, kept in fuzz/regressions/envelope/,
-    // is a hand-indented body where it does not hold).
-    let Ok(value) = serde_json::from_slice::<serde_json::Value>(data) else {
-        return;
-    };
-    if !consistently_laid_out(data) {
-        return;
+    let mut at = 0;
+    while at < json.len() {
+        let byte = json[at];
+        match byte {
+            b'"' => {
+                let start = at;
+                at += 1;
+                while json[at] != b'"' {
+                    at += if json[at] == b'\\' { 2 } else { 1 };
+                }
+                out.extend_from_slice(&json[start..=at]);
+            }
+            b' ' | b'\t' | b'\n' | b'\r' => {}
+            b'{' | b'[' => {
+                let close = if byte == b'{' { b'}' } else { b']' };
+                let next = json[at + 1..]
+                    .iter()
+                    .position(|b| !b" \t\n\r".contains(b))
+                    .map(|i| at + 1 + i);
+                if next.map(|i| json[i]) == Some(close) {
+                    out.extend_from_slice(&[byte, close]);
+                    at = next.unwrap_or(at);
+                } else {
+                    out.push(byte);
+                    depth += 1;
+                    line(&mut out, depth);
+                }
+            }
+            b'}' | b']' => {
+                depth -= 1;
+                line(&mut out, depth);
+                out.push(byte);
+            }
+            b',' => {
+                out.push(byte);
+                line(&mut out, depth);
+            }
+            b':' => out.extend_from_slice(separator.as_bytes()),
+            _ => out.push(byte),
+        }
+        at += 1;
     }
-    let want = expected_envelope(&value);
-    let got = event.map(|event| event_json(&event).expect("valid JSON, so data.object is"));
-    assert_eq!(got, want, "{:?}", String::from_utf8_lossy(data));
+    out
 }
 
 /// What the crate read: the event's fields, `data.object` and `previous_attributes` as serde_json values

@@ -2,13 +2,13 @@
 
 mod envelope;
 
-use std::{fmt, ops::Range, sync::Arc};
+use std::{borrow::Cow, fmt, ops::Range, sync::Arc};
 
 use bytes::Bytes;
 use serde::Deserialize;
+use serde_json::value::RawValue;
 
 use crate::error::{Error, ErrorKind};
-use envelope::{Malformed, Span};
 
 /// A Stripe snapshot event: the envelope fields, and `data.object` kept as raw JSON.
 ///
@@ -18,6 +18,10 @@ use envelope::{Malformed, Span};
 /// decoded into a buffer of their own). Unknown event types and API versions never fail: `type` and
 /// `api_version` are plain strings. Cloning shares the payload (a reference count increment) and copies a
 /// few positions; the event is `Send + Sync + 'static`, so it can live in request extensions.
+///
+/// The envelope is read by `serde_json`, and every field is what `serde_json::Value` reads from the same
+/// bytes: a repeated key counts with its last value, a field of another type than its own reads as absent
+/// (see [`from_verified_payload`](Self::from_verified_payload) for the rule).
 ///
 /// ```
 /// use bytes::Bytes;
@@ -56,8 +60,63 @@ pub struct Event {
     previous_attributes: Option<Range<usize>>,
 }
 
-/// What reading a payload's envelope found (see [`Event::read_envelope`]).
-pub(crate) struct Envelope(Result<envelope::Fields, Malformed>);
+/// Where an envelope string is: a range of the payload (a string written without escapes), or of the
+/// event's decoded strings. Positions are 32-bit to keep the `Event` small (it is moved into the
+/// request's extensions).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Span {
+    start: u32,
+    end: u32,
+    decoded: bool,
+}
+
+impl Span {
+    /// The string's bytes, from the payload or the decoded strings.
+    fn bytes<'a>(self, payload: &'a [u8], decoded: &'a str) -> &'a [u8] {
+        let from = if self.decoded { decoded.as_bytes() } else { payload };
+        from.get(self.start as usize..self.end as usize)
+            .unwrap_or_default()
+    }
+}
+
+/// Places the strings that serde_json read: a borrowed one is found in `text` (the payload) by its
+/// position, an owned one (it held escapes) is appended to `decoded`.
+struct Placer<'a> {
+    text: &'a str,
+    decoded: String,
+}
+
+impl<'a> Placer<'a> {
+    /// Where `slice`, a part of `text`, starts in it.
+    fn offset(&self, slice: &str) -> usize {
+        slice.as_ptr() as usize - self.text.as_ptr() as usize
+    }
+
+    fn raw(&self, raw: &RawValue) -> Range<usize> {
+        let start = self.offset(raw.get());
+        start..start + raw.get().len()
+    }
+
+    fn place(&mut self, text: Option<Cow<'a, str>>) -> Option<Span> {
+        let (range, decoded) = match text? {
+            Cow::Borrowed(slice) => {
+                let start = self.offset(slice);
+                (start..start + slice.len(), false)
+            }
+            Cow::Owned(owned) => {
+                let start = self.decoded.len();
+                self.decoded.push_str(&owned);
+                (start..self.decoded.len(), true)
+            }
+        };
+        // A payload over 4 GiB cannot be buffered by the layer; `Event` refuses it rather than truncate.
+        Some(Span {
+            start: u32::try_from(range.start).ok()?,
+            end: u32::try_from(range.end).ok()?,
+            decoded,
+        })
+    }
+}
 
 impl Event {
     /// Parses the envelope of a payload whose signature **has already been verified**.
@@ -65,65 +124,62 @@ impl Event {
     /// The layer and [`Verifier::verify_event`](crate::Verifier::verify_event) call this for you. Use it
     /// directly only for payloads you verified before, e.g. ones queued by the layer's verify-only mode.
     ///
+    /// The payload is read with `serde_json` (one linear pass, validating), and the event is what
+    /// `serde_json::Value` reads from the same bytes: the payload is a JSON object; a repeated key counts
+    /// with its last value; `id`, `object`, `type`, `api_version` and `account` are strings, `created` an
+    /// `i64`, `pending_webhooks` a `u64` and `livemode` a bool, each read as absent when of another type
+    /// (`Value::as_str`, `as_i64`, `as_u64`, `as_bool`); `request` is a string (the request id, as older API
+    /// versions send it) or an object with `id` and `idempotency_key`; `data` is an object whose `object`
+    /// is an object; a `data.previous_attributes` of `null` is absent.
+    ///
     /// # Errors
     ///
     /// [`ErrorKind::NotAnEvent`] with the [`InvalidEvent`] reason: not JSON, not an object, a thin event
     /// notification (`v2.core.event`), an `object` other than `"event"`, or a required envelope field
     /// (`id`, `type`, `created`, `data.object`) missing.
     pub fn from_verified_payload(payload: Bytes) -> Result<Self, Error> {
-        let envelope = Self::read_envelope(&payload, || false);
-        Self::from_envelope(payload, envelope)
-    }
-
-    /// Reads the envelope of `payload`, calling `between` between the members of its objects (see
-    /// [`Verifier::verify_event`](crate::Verifier::verify_event)); [`from_envelope`](Self::from_envelope)
-    /// makes the event of it.
-    pub(crate) fn read_envelope(payload: &[u8], between: impl FnMut() -> bool) -> Envelope {
-        Envelope(envelope::read_between(payload, between))
-    }
-
-    /// The event of the `payload` that `envelope` was read from, or why it is none.
-    pub(crate) fn from_envelope(payload: Bytes, envelope: Envelope) -> Result<Self, Error> {
         let invalid = |reason| Error::new(ErrorKind::NotAnEvent(reason));
-        let fields = match envelope.0 {
-            Ok(fields) => fields,
-            Err(Malformed(at)) => return Err(json_error(&payload, at)),
-        };
-        match fields.object.map(|span| span.bytes(&payload, &fields.decoded)) {
-            Some(b"event") => {}
-            Some(b"v2.core.event") => return Err(invalid(InvalidEvent::ThinEvent)),
+        let text = std::str::from_utf8(&payload).map_err(|error| invalid(utf8_error(&payload, error)))?;
+        let fields = envelope::read(text).map_err(|error| json_error(text, error))?;
+        match fields.object.as_deref() {
+            Some("event") => {}
+            Some("v2.core.event") => return Err(invalid(InvalidEvent::ThinEvent)),
             Some(_) => return Err(invalid(InvalidEvent::NotAnEventObject)),
             None => return Err(invalid(InvalidEvent::MissingField("object"))),
         }
-        let id = fields
-            .id
+        let mut placer = Placer {
+            text,
+            decoded: String::new(),
+        };
+        let id = placer
+            .place(fields.id)
             .ok_or_else(|| invalid(InvalidEvent::MissingField("id")))?;
-        let event_type = fields
-            .event_type
+        let event_type = placer
+            .place(fields.event_type)
             .ok_or_else(|| invalid(InvalidEvent::MissingField("type")))?;
         let created = fields
             .created
             .ok_or_else(|| invalid(InvalidEvent::MissingField("created")))?;
-        if !fields.data {
-            return Err(invalid(InvalidEvent::MissingField("data")));
-        }
-        let object = fields
-            .data_object
-            .filter(|range| payload.get(range.start) == Some(&b'{'))
+        let data = fields
+            .data
+            .ok_or_else(|| invalid(InvalidEvent::MissingField("data")))?;
+        let object = data
+            .object
+            .filter(|raw| raw.get().starts_with('{'))
             .ok_or_else(|| invalid(InvalidEvent::MissingField("data.object")))?;
         Ok(Self {
-            decoded: (!fields.decoded.is_empty()).then(|| Arc::from(fields.decoded)),
             id,
             event_type,
-            api_version: fields.api_version,
-            account: fields.account,
-            request_id: fields.request_id,
-            idempotency_key: fields.idempotency_key,
+            api_version: placer.place(fields.api_version),
+            account: placer.place(fields.account),
+            request_id: placer.place(fields.request_id),
+            idempotency_key: placer.place(fields.idempotency_key),
             created,
             livemode: fields.livemode.unwrap_or(false),
             pending_webhooks: fields.pending_webhooks,
-            object,
-            previous_attributes: fields.previous_attributes,
+            object: placer.raw(object),
+            previous_attributes: data.previous_attributes.map(|raw| placer.raw(raw)),
+            decoded: (!placer.decoded.is_empty()).then(|| Arc::from(placer.decoded)),
             payload,
         })
     }
@@ -279,31 +335,35 @@ impl VerifiedPayload {
     }
 }
 
-/// Why a payload the envelope reader refused is not an event: JSON that is not an object, or not JSON
-/// (with serde_json's position, 1-based, for the engineer looking at the payload). Only on this error path
-/// is the payload parsed by serde_json.
-fn json_error(payload: &[u8], at: usize) -> Error {
-    let reason = match serde_json::from_slice::<serde::de::IgnoredAny>(payload) {
-        Ok(_) if payload.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') => {
-            InvalidEvent::NotAnObject
+/// Why a payload that is not UTF-8 is not an event, at the position of the first invalid byte (1-based,
+/// as serde_json reports its errors).
+fn utf8_error(payload: &[u8], error: std::str::Utf8Error) -> InvalidEvent {
+    let before = &payload[..error.valid_up_to()];
+    let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+    let column = before.len() - before.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1) + 1;
+    InvalidEvent::Json { line, column }
+}
+
+/// Why a payload serde_json did not read as an envelope is not an event: JSON that is not an object, or
+/// not JSON (with serde_json's position, 1-based, for the engineer looking at the payload).
+fn json_error(text: &str, mut error: serde_json::Error) -> Error {
+    // The envelope is read as a map, which stops at the first byte of any other value: whether that value
+    // is JSON at all is serde_json's skip to say (only on this error path).
+    let top_level = text
+        .trim_start_matches([' ', '\t', '\n', '\r'])
+        .as_bytes()
+        .first();
+    if error.classify() == serde_json::error::Category::Data && top_level != Some(&b'{') {
+        match serde_json::from_str::<serde::de::IgnoredAny>(text) {
+            Ok(_) => return Error::new(ErrorKind::NotAnEvent(InvalidEvent::NotAnObject)),
+            Err(syntax) => error = syntax,
         }
-        Ok(_) => {
-            // JSON serde_json skips over but the reader refused: an envelope string that is not UTF-8
-            // (serde_json does not validate strings it ignores). Report where.
-            let before = &payload[..at.min(payload.len())];
-            let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
-            let column = before.len() - before.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1) + 1;
-            InvalidEvent::Json { line, column }
-        }
-        Err(error) => {
-            let reason = InvalidEvent::Json {
-                line: error.line(),
-                column: error.column(),
-            };
-            return Error::with_source(ErrorKind::NotAnEvent(reason), error);
-        }
+    }
+    let reason = InvalidEvent::Json {
+        line: error.line(),
+        column: error.column(),
     };
-    Error::new(ErrorKind::NotAnEvent(reason))
+    Error::with_source(ErrorKind::NotAnEvent(reason), error)
 }
 
 impl fmt::Debug for Event {
