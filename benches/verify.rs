@@ -1,5 +1,5 @@
 //! Verification speed against its physical floor, one HMAC-SHA256 pass, measured in the same run
-//! (criterion medians; `min_time.rs` runs the same routines and reports minimums).
+//! (criterion medians), and `verify_event` on bodies crafted to be slow to read (`adversarial`).
 //!
 //! ```sh
 //! cargo bench --bench verify                 # all groups
@@ -23,6 +23,13 @@ fn benches(c: &mut Criterion) {
         });
         group.finish();
     }
+    let mut group = c.benchmark_group("adversarial");
+    group.sample_size(20);
+    for (kind, size, mut call) in routines::adversarial() {
+        group.throughput(Throughput::Bytes(size as u64));
+        group.bench_function(BenchmarkId::new(kind, size), |b| b.iter(&mut call));
+    }
+    group.finish();
 }
 
 criterion_group!(benches_group, benches);

@@ -1,9 +1,8 @@
-//! The routine behind each bench id, set up once per payload size and shared by `verify.rs` (criterion
-//! medians) and `min_time.rs` (interleaved minimums, steadier on a shared machine).
+//! The routine behind each bench id, set up once per payload size (`verify.rs` times them).
 //!
 //! Ids (kept stable so runs can be compared): `hmac_baseline/{size}`, `verify/{size}`,
-//! `verify_event/{size}`, `verify_rotation/{size}`, `layer/{size}`, `baseline_service/{size}`. See
-//! BENCHMARKS.md for the targets.
+//! `verify_event/{size}`, `verify_rotation/{size}`, `reject_unsigned/{size}`, `layer/{size}`,
+//! `baseline_service/{size}`, and `adversarial/{kind}/{size}`. See BENCHMARKS.md for the targets.
 
 use std::{convert::Infallible, hint::black_box};
 
@@ -50,9 +49,10 @@ pub fn all() -> Vec<Bench> {
     benches.into_iter().map(|(_, bench)| bench).collect()
 }
 
-fn routines() -> [(&'static str, Routine); 6] {
+fn routines() -> [(&'static str, Routine); 7] {
     let verifier = Verifier::new(support::secret()).clock(|| support::NOW);
     let event_verifier = verifier.clone();
+    let unsigned_verifier = verifier.clone();
     let old = SigningSecret::new("whsec_previous_secret_for_rotation").unwrap();
     let rotation = Verifier::new(SigningSecrets::new(old).and(support::secret())).clock(|| support::NOW);
     let keyed = Hmac::<Sha256>::new_from_slice(support::SECRET.as_bytes()).unwrap();
@@ -78,7 +78,7 @@ fn routines() -> [(&'static str, Routine); 6] {
             .unwrap()
     };
 
-    let routines: [(&'static str, Routine); 6] = [
+    let routines: [(&'static str, Routine); 7] = [
         (
             "hmac_baseline",
             Box::new(move |payload, _| {
@@ -107,6 +107,18 @@ fn routines() -> [(&'static str, Routine); 6] {
                         .verify_event(black_box(header.as_bytes()), payload.clone())
                         .unwrap(),
                 );
+            }),
+        ),
+        (
+            // A forged request: the body that made the old envelope reader quadratic (a `data` with many
+            // `object` members and no newline), of the same size, under a well-formed header whose
+            // signature is for another body. It must cost the header parse and one HMAC, nothing more.
+            "reject_unsigned",
+            Box::new(move |payload, header| {
+                let forged = forged_body(payload.len());
+                let rejected = unsigned_verifier.verify_event(black_box(header.as_bytes()), forged);
+                assert!(rejected.is_err());
+                black_box(rejected.err());
             }),
         ),
         (
@@ -139,4 +151,83 @@ fn routines() -> [(&'static str, Routine); 6] {
     ];
 
     routines
+}
+
+/// The body of `reject_unsigned`: `size` bytes of `"object":{},` inside `data`, on one line. A `Bytes`
+/// clone of one made once per size (what the layer hands the verifier).
+fn forged_body(size: usize) -> Bytes {
+    thread_local! {
+        static MADE: std::cell::RefCell<Vec<Bytes>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+    MADE.with(|made| {
+        let mut made = made.borrow_mut();
+        if let Some(body) = made.iter().find(|body| body.len() == size) {
+            return body.clone();
+        }
+        let body = Bytes::from(fill(r#"{"id":"evt_1","object":"event","type":"x","created":1,"data":{"#, r#""object":{},"#, r#""object":{}}}"#, size));
+        made.push(body.clone());
+        body
+    })
+}
+
+/// `head`, `unit` repeated, then `tail`, padded with spaces before `tail` to exactly `size` bytes.
+fn fill(head: &str, unit: &str, tail: &str, size: usize) -> String {
+    let mut body = String::with_capacity(size);
+    body.push_str(head);
+    while body.len() + unit.len() + tail.len() <= size {
+        body.push_str(unit);
+    }
+    while body.len() + tail.len() < size {
+        body.push(' ');
+    }
+    body.push_str(tail);
+    body
+}
+
+/// The sizes of the `adversarial` group.
+pub const ADVERSARIAL_SIZES: [usize; 2] = [65536, 1 << 20];
+
+/// Signed bodies crafted to make a JSON reader slow, each next to a normal event of the same size:
+/// `(kind, size, call)`. Every call is `verify_event`, which must stay linear on all of them.
+pub fn adversarial() -> Vec<(&'static str, usize, Box<dyn FnMut()>)> {
+    const EVENT: &str = r#"{"id":"evt_1","object":"event","type":"x","created":1,"data":{"object":"#;
+    let kinds: [(&str, fn(usize) -> String); 8] = [
+        ("normal_event", |size| String::from_utf8(support::realistic_event(size).to_vec()).unwrap()),
+        ("deep_nesting", |size| {
+            let depth = (size - EVENT.len() - 8) / 2;
+            format!("{EVENT}{{\"a\":{}{}}}}}}}", "[".repeat(depth), "]".repeat(depth))
+        }),
+        ("many_members", |size| fill(&format!("{EVENT}{{"), r#""k":1,"#, r#""k":1}}}"#, size)),
+        ("many_short_strings", |size| fill(&format!("{EVENT}{{\"a\":["), r#""a","#, r#""a"]}}}"#, size)),
+        ("long_escaped_string", |size| {
+            fill(&format!("{EVENT}{{\"a\":\""), r#"\u00e9\n\"\\"#, r#""}}}"#, size)
+        }),
+        ("repeated_data_and_object", |size| {
+            fill(r#"{"id":"evt_1","object":"event","type":"x","created":1,"#, r#""data":{"object":{},"object":{}},"#, r#""data":{"object":{}}}"#, size)
+        }),
+        ("numbers", |size| fill(&format!("{EVENT}{{\"a\":["), "-1.2345678e-10,", "0]}}}", size)),
+        ("whitespace", |size| {
+            let body = format!("{EVENT}{{}}}}}}");
+            let pad = " \t\r\n".repeat(size / 4 + 1);
+            format!("{}{}{}", &body[..body.len() - 2], &pad[..size - body.len()], &body[body.len() - 2..])
+        }),
+    ];
+    let verifier = Verifier::new(support::secret()).clock(|| support::NOW);
+    let mut benches: Vec<(&'static str, usize, Box<dyn FnMut()>)> = Vec::new();
+    for (kind, make) in kinds {
+        for size in ADVERSARIAL_SIZES {
+            let body = Bytes::from(make(size));
+            assert_eq!(body.len(), size, "{kind}");
+            let header = support::sign(&body);
+            let verifier = verifier.clone();
+            benches.push((
+                kind,
+                size,
+                Box::new(move || {
+                    black_box(verifier.verify_event(black_box(header.as_bytes()), body.clone()).ok());
+                }),
+            ));
+        }
+    }
+    benches
 }
