@@ -1,7 +1,8 @@
 //! No secret and no expected signature, anywhere the outside world or a log can see: every rejection
 //! reason (and every accepted path) goes through the layer with all `tracing` output captured at TRACE,
 //! and the logs, every rejection body, every error's `Display` and `Debug`, and the `Debug` of every
-//! public type that holds a secret or a verified request are searched for them.
+//! public type that holds a secret or a verified request are searched for them. And no configuration that
+//! puts a secret where a label goes (issue 13) is accepted, so none can be logged as `secret_label`.
 #![cfg(feature = "tracing")]
 
 mod support;
@@ -230,4 +231,141 @@ async fn no_secret_or_expected_signature_in_logs_bodies_or_debug_output() {
             "{needle} leaked in:\n{everything}"
         );
     }
+}
+
+const LIVE: &str = "whsec_LIVEtopsecret0123456789abcdef";
+const OLD: &str = "whsec_OLDtopsecret0123456789abcdef";
+
+/// Signs one delivery with each secret of `secrets`, sends it through a layer with those secrets, and
+/// returns everything that can be seen: the logs at TRACE, the responses and the `Debug` of the set.
+async fn deliveries_with(secrets: SigningSecrets) -> String {
+    let (capture, _guard) = support::Capture::start(tracing::Level::TRACE);
+    let event = support::event_payload("invoice.paid", 300);
+    let mut seen = vec![format!("{secrets:?}")];
+    for secret in &secrets {
+        let service = ServiceBuilder::new()
+            .layer(StripeSignatureLayer::new(secrets.clone()).clock(|| NOW))
+            .service_fn(|request: Request<VerifiedBody>| async move {
+                let verified = request.extensions().get::<Verified>().cloned();
+                Ok::<_, std::convert::Infallible>(Response::new(Full::new(Bytes::from(format!(
+                    "{verified:?}"
+                )))))
+            });
+        let header = format!("t={NOW},v1={}", compute_signature(&event, secret, NOW));
+        let request = Request::post("/webhook")
+            .header(STRIPE_SIGNATURE, header)
+            .body(support::Chunks::split(&event, 300))
+            .unwrap();
+        let response = service.oneshot(request).await.unwrap();
+        assert!(response.status().is_success());
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        seen.push(String::from_utf8_lossy(&body).into_owned());
+    }
+    seen.push(capture.text());
+    seen.join("\n")
+}
+
+/// Issue 13: a secret written where a label goes, or a list separated by `;`, was taken as a label and
+/// logged with every verified delivery. Each such configuration is refused now, without the error showing
+/// it; were one accepted, its deliveries would be verified and logged here, and searched for the secrets.
+#[tokio::test]
+async fn a_secret_never_becomes_a_logged_label() {
+    let lists = [
+        // The two strings of the review.
+        format!("{LIVE};previous={OLD}"),
+        format!("current={LIVE};previous={OLD}"),
+        // A secret, an API key, on the left of `=`.
+        format!("{LIVE}={OLD}"),
+        format!("{}={OLD}", LIVE.to_uppercase()),
+        format!("sk_live_{}={OLD}", &LIVE[6..]),
+    ];
+    let mut everything = Vec::new();
+    let mut accepted = Vec::new();
+    for list in &lists {
+        match SigningSecrets::parse(list) {
+            Err(error) => everything.push(format!("{error} {error:?}")),
+            Ok(secrets) => {
+                accepted.push(list.clone());
+                everything.push(deliveries_with(secrets).await);
+            }
+        }
+    }
+    // In code, `with_label` cannot store one either: it panics (without showing it).
+    let labelled = std::panic::catch_unwind(|| SigningSecret::new(OLD).unwrap().with_label(LIVE));
+    match labelled {
+        Err(panic) => everything.push(format!("{:?}", panic.downcast_ref::<String>())),
+        Ok(secret) => {
+            accepted.push(format!("with_label({LIVE})"));
+            everything.push(deliveries_with(secret.into()).await);
+        }
+    }
+    let everything = everything.join("\n");
+    for needle in [LIVE, OLD, &LIVE[6..], &OLD[6..], "topsecret", "TOPSECRET"] {
+        assert!(!everything.contains(needle), "{needle} leaked in:\n{everything}");
+    }
+    assert_eq!(accepted, Vec::<String>::new(), "accepted");
+
+    for list in &lists[..2] {
+        let error = SigningSecrets::parse(list).unwrap_err().to_string();
+        assert!(
+            error.contains("#1") && error.contains("separate secrets with commas or whitespace, not `;`"),
+            "{error}"
+        );
+    }
+}
+
+#[test]
+fn the_same_secret_or_label_twice_is_refused_naming_both() {
+    for (list, items) in [
+        (format!("{LIVE}, {OLD}, {LIVE}"), "#1 and #3"),
+        (format!("current={LIVE} previous={OLD} old={OLD}"), "#2 and #3"),
+        (
+            format!("current={LIVE},previous={OLD},current={CURRENT}"),
+            "#1 and #3",
+        ),
+    ] {
+        let error = SigningSecrets::parse(&list)
+            .map(|set| set.len())
+            .expect_err(&list);
+        assert!(error.to_string().contains(items), "{list}: {error}");
+        assert!(!format!("{error} {error:?}").contains("topsecret"), "{error}");
+    }
+    let twice = [LIVE, OLD, LIVE].map(|secret| SigningSecret::new(secret).unwrap());
+    let error = SigningSecrets::from_secrets(twice)
+        .map(|set| set.len())
+        .unwrap_err();
+    assert!(error.to_string().contains("#1 and #3"), "{error}");
+}
+
+/// The quotes of a `.env` or docker-compose file left in the value: refused, with a hint.
+#[test]
+fn a_quoted_secret_is_refused_with_a_hint() {
+    for list in [
+        format!("\"{LIVE}\""),
+        format!("'{LIVE}'"),
+        format!("{LIVE}\""),
+        format!("current=\"{LIVE}\",previous=\"{OLD}\""),
+    ] {
+        let error = SigningSecrets::parse(&list)
+            .map(|set| set.len())
+            .expect_err(&list);
+        assert!(error.to_string().contains("quotes"), "{list}: {error}");
+        assert!(!format!("{error} {error:?}").contains("topsecret"), "{error}");
+    }
+}
+
+/// What `fn main() -> Result<(), Box<dyn Error>>` prints: the message, not a struct dump.
+#[test]
+fn an_error_returned_from_main_reads_as_its_message() {
+    let name = "TOWER_STRIPE_WEBHOOK_TEST_SECRETS_FROM_MAIN";
+    std::env::set_var(name, format!("current={LIVE};previous={OLD}"));
+    let error: Box<dyn std::error::Error> = StripeSignatureLayer::from_env(name).unwrap_err().into();
+    std::env::remove_var(name);
+    let printed = format!("Error: {error:?}");
+    assert_eq!(printed, format!("Error: {error}"));
+    assert!(
+        printed.starts_with(&format!("Error: ${name}: signing secret #1")),
+        "{printed}"
+    );
+    assert!(!printed.contains("topsecret"), "{printed}");
 }
