@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Prints the verify bench's medians (ns/op, MB/s) and the issue's ratios from target/criterion.
+"""Prints the verify bench's medians (ns/op, MB/s) and the floors' ratios from target/criterion.
 
     cargo bench --bench verify && python3 benches/report.py
 """
@@ -8,45 +8,63 @@ import os
 import sys
 
 ROOT = os.path.join(os.path.dirname(__file__), "..", "target", "criterion")
-GROUPS = ["hmac_baseline", "verify", "verify_event", "verify_rotation", "layer", "baseline_service"]
+GROUPS = ["hmac_baseline", "verify", "verify_event", "verify_rotation", "reject_unsigned", "layer",
+          "baseline_service"]
 SIZES = [512, 2048, 8192, 65536]
+ADVERSARIAL = ["normal_event", "deep_nesting", "many_members", "many_short_strings", "long_escaped_string",
+               "repeated_data_and_object", "numbers", "whitespace"]
+ADVERSARIAL_SIZES = [65536, 1 << 20]
 
 
-def median(group, size):
-    path = os.path.join(ROOT, group, str(size), "new", "estimates.json")
+def median(*path):
     try:
-        with open(path) as f:
+        with open(os.path.join(ROOT, *map(str, path), "new", "estimates.json")) as f:
             return json.load(f)["median"]["point_estimate"]
     except FileNotFoundError:
         return None
 
 
+def cell(ns, size):
+    return "n/a" if ns is None else f"{ns:,.0f} ns ({size / ns * 1e3:,.0f} MB/s)"
+
+
+def table(first, sizes, rows):
+    print(f"| {first} | " + " | ".join(f"{s:,} B" for s in sizes) + " |")
+    print("|---|" + "---:|" * len(sizes))
+    for name, cells in rows:
+        print(f"| {name} | " + " | ".join(cells) + " |")
+    print()
+
+
 m = {(g, s): median(g, s) for g in GROUPS for s in SIZES}
-print("| bench | " + " | ".join(f"{s} B" for s in SIZES) + " |")
-print("|---|" + "---:|" * len(SIZES))
-for g in GROUPS:
-    cells = []
-    for s in SIZES:
-        ns = m[(g, s)]
-        cells.append("n/a" if ns is None else f"{ns:,.0f} ns ({s / ns * 1e3:,.0f} MB/s)")
-    print(f"| `{g}` | " + " | ".join(cells) + " |")
+table("bench (criterion median)", SIZES, [(f"`{g}`", [cell(m[(g, s)], s) for s in SIZES]) for g in GROUPS])
 
 
-def ratio(a, b, s):
-    return None if m[(a, s)] is None or m[(b, s)] is None else m[(a, s)] / m[(b, s)]
+def ratio(f, s):
+    try:
+        return f"{f(s):.2f}"
+    except TypeError:
+        return "n/a"
 
 
-print()
-print("| ratio (target) | " + " | ".join(f"{s} B" for s in SIZES) + " |")
-print("|---|" + "---:|" * len(SIZES))
-rows = [
-    ("verify / hmac_baseline (<= 1.20 at 512, <= 1.10 above)", lambda s: ratio("verify", "hmac_baseline", s)),
-    ("verify_event / hmac_baseline (<= 2.0 at 512/2K, <= 1.5 at 8K/64K)", lambda s: ratio("verify_event", "hmac_baseline", s)),
-    ("verify_rotation / verify (<= 2.1)", lambda s: ratio("verify_rotation", "verify", s)),
-    ("(layer - baseline_service) / verify_event (<= 1.15)",
-     lambda s: None if None in (m[("layer", s)], m[("baseline_service", s)], m[("verify_event", s)])
-     else (m[("layer", s)] - m[("baseline_service", s)]) / m[("verify_event", s)]),
+def over(a, b):
+    return lambda s: m[(a, s)] / m[(b, s)]
+
+
+floors = [
+    ("verify / hmac_baseline (<= 1.10 at 2 KiB and up)", over("verify", "hmac_baseline")),
+    ("verify_event / hmac_baseline (<= 2.3 at 2 KiB, <= 1.9 at 8 and 64 KiB)", over("verify_event", "hmac_baseline")),
+    ("verify_rotation / verify (<= 2.1)", over("verify_rotation", "verify")),
+    ("reject_unsigned / hmac_baseline (<= 1.10)", over("reject_unsigned", "hmac_baseline")),
+    ("(layer - baseline_service) / verify_event (<= 1.25 at 2 KiB)",
+     lambda s: (m[("layer", s)] - m[("baseline_service", s)]) / m[("verify_event", s)]),
 ]
-for name, f in rows:
-    print(f"| {name} | " + " | ".join("n/a" if f(s) is None else f"{f(s):.2f}" for s in SIZES) + " |")
+table("ratio (floor)", SIZES, [(name, [ratio(f, s) for s in SIZES]) for name, f in floors])
+
+a = {(k, s): median("adversarial", k, s) for k in ADVERSARIAL for s in ADVERSARIAL_SIZES}
+table("adversarial: `verify_event` (median; x normal event, <= 3)", ADVERSARIAL_SIZES, [
+    (f"`{k}`", [("n/a" if a[(k, s)] is None or a[("normal_event", s)] is None
+                 else f"{a[(k, s)] / 1e3:,.1f} µs ({a[(k, s)] / a[('normal_event', s)]:.2f}x)")
+                for s in ADVERSARIAL_SIZES])
+    for k in ADVERSARIAL])
 sys.exit(0)

@@ -5,7 +5,8 @@
 # Uses the nightly toolchain with AddressSanitizer when rustup has one; otherwise the stable toolchain
 # with RUSTC_BOOTSTRAP=1 and no sanitizer (the crate has no unsafe code; coverage guidance, debug
 # assertions and overflow checks stay on). Installs cargo-fuzz if it is missing. A crash leaves its input
-# in fuzz/artifacts/<target>/ and fails the script.
+# in fuzz/artifacts/<target>/ and fails the script. Inputs are up to 256 KiB and an input slower than 2 s is a
+# finding too (libFuzzer -timeout): every parser must stay linear.
 set -euo pipefail
 cd "$(dirname "$0")"
 seconds=${SECONDS_PER_TARGET:-10}
@@ -32,7 +33,7 @@ trap 'rm -f "$log"' EXIT
 for target in "${targets[@]}"; do
   echo "== fuzz $target for ${seconds}s ($sanitizer sanitizer)"
   if ! "${fuzz[@]}" run --sanitizer "$sanitizer" "$target" "corpus/$target" -- \
-    -max_total_time="$seconds" -max_len=65536 -print_final_stats=1 >"$log" 2>&1; then
+    -max_total_time="$seconds" -max_len=262144 -timeout=2 -print_final_stats=1 >"$log" 2>&1; then
     tail -n 60 "$log" >&2
     echo "fuzz $target failed; the input is in fuzz/artifacts/$target/ (keep it in fuzz/regressions/$target/)" >&2
     exit 1

@@ -87,6 +87,8 @@ impl Error {
             ErrorKind::NoMatchingSignature { .. } => "no_matching_signature",
             ErrorKind::TimestampTooOld { .. } => "timestamp_too_old",
             ErrorKind::TimestampTooNew { .. } => "timestamp_too_new",
+            ErrorKind::NotAnEvent(InvalidEvent::ThinEvent) => "unexpected_thin_event",
+            ErrorKind::NotAnEvent(InvalidEvent::SnapshotEvent) => "unexpected_snapshot_event",
             ErrorKind::NotAnEvent(_) => "not_an_event",
             ErrorKind::PayloadTooLarge { .. } => "payload_too_large",
             ErrorKind::BodyRead => "body_read",
