@@ -2,7 +2,7 @@
 
 mod support;
 
-use std::{convert::Infallible, net::SocketAddr};
+use std::{convert::Infallible, net::SocketAddr, time::Duration};
 
 use bytes::Bytes;
 use http::{header, Request, Response, StatusCode};
@@ -10,27 +10,29 @@ use http_body_util::{BodyExt, Full};
 use hyper_util::rt::TokioIo;
 use support::*;
 use tokio::{net::TcpStream, time::timeout};
-use tower_stripe_webhook::{Event, VerifiedBody, STRIPE_SIGNATURE};
+use tower_stripe_webhook::{Event, StripeSignatureLayer, VerifiedBody, STRIPE_SIGNATURE};
 
 const LIMIT: usize = 64 * 1024;
 
 /// Serves the layer around an echo handler on an ephemeral loopback port, for the life of the test.
 async fn serve() -> SocketAddr {
-    support::serve(
-        tower::ServiceBuilder::new()
-            .layer(layer().body_limit(LIMIT))
-            .service_fn(|request: Request<VerifiedBody>| async move {
-                let event_type = request
-                    .extensions()
-                    .get::<Event>()
-                    .map(|e| e.event_type().to_owned());
-                let mut response = Response::new(Full::new(request.into_body().into_bytes()));
-                response
-                    .headers_mut()
-                    .insert("x-event-type", event_type.unwrap_or_default().parse().unwrap());
-                Ok::<_, Infallible>(response)
-            }),
-    )
+    serve_with(layer().body_limit(LIMIT)).await
+}
+
+async fn serve_with(layer: StripeSignatureLayer) -> SocketAddr {
+    support::serve(tower::ServiceBuilder::new().layer(layer).service_fn(
+        |request: Request<VerifiedBody>| async move {
+            let event_type = request
+                .extensions()
+                .get::<Event>()
+                .map(|e| e.event_type().to_owned());
+            let mut response = Response::new(Full::new(request.into_body().into_bytes()));
+            response
+                .headers_mut()
+                .insert("x-event-type", event_type.unwrap_or_default().parse().unwrap());
+            Ok::<_, Infallible>(response)
+        },
+    ))
     .await
 }
 
@@ -135,5 +137,47 @@ async fn content_length_that_lies_in_either_direction() {
     assert!(response.contains("body_read"), "{response}");
     // The truth verifies.
     let response = raw(addr, head(payload.len()), &payload).await;
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+}
+
+/// Writes `head` and `parts` of a body with a pause between them (so the server can read each as its own
+/// frame; the outcome does not depend on it), then ends the stream and reads the whole response.
+async fn raw_in_parts_then_eof(addr: SocketAddr, head: String, parts: &[&[u8]]) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    timeout(WAIT, async {
+        let mut stream = TcpStream::connect(addr).await.unwrap();
+        stream.set_nodelay(true).unwrap();
+        stream.write_all(head.as_bytes()).await.unwrap();
+        for part in parts {
+            stream.write_all(part).await.unwrap();
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        stream.shutdown().await.unwrap();
+        let mut response = Vec::new();
+        let _ = stream.read_to_end(&mut response).await;
+        String::from_utf8_lossy(&response).into_owned()
+    })
+    .await
+    .expect("the server answered in time")
+}
+
+/// A body limit of 1 TiB and a client announcing nearly that much: the buffer grows from what arrives,
+/// so the announced length reserves nothing the client did not send (before, the second chunk made the
+/// layer ask for 1 TiB at once, and the process aborted on the failed allocation).
+#[tokio::test]
+async fn a_huge_declared_length_under_a_huge_limit_reserves_nothing_it_did_not_receive() {
+    let limit = 1 << 40;
+    let addr = serve_with(layer().body_limit(limit)).await;
+    let payload = event_payload("invoice.paid", 1000);
+    let response = raw_in_parts_then_eof(
+        addr,
+        raw_head(&payload, limit - 1),
+        &[&payload[..300], &payload[300..600], &payload[600..]],
+    )
+    .await;
+    assert!(response.starts_with("HTTP/1.1 400"), "{response}");
+    assert!(response.contains("body_read"), "{response}");
+    // The server is still there, and serves the next request.
+    let response = raw(addr, raw_head(&payload, payload.len()), &payload).await;
     assert!(response.starts_with("HTTP/1.1 200"), "{response}");
 }
