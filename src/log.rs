@@ -30,7 +30,7 @@ pub(crate) fn accepted(shared: &Shared, verified: &Verified, event: Option<&Even
         );
     }
     if index > 0 {
-        if let Some(seen) = shared.seen.get(index) {
+        if let Some(seen) = shared.state.seen.get(index) {
             if !seen.swap(true, Ordering::Relaxed) {
                 tracing::info!(
                     secret_index = index,

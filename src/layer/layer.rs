@@ -6,7 +6,7 @@ use tower_layer::Layer;
 
 use super::{
     rejection::DefaultRejection,
-    service::{Shared, StripeSignature},
+    service::{LayerState, Shared, StripeSignature},
 };
 use crate::{Clock, SecretError, SigningSecrets, Verifier};
 
@@ -31,6 +31,11 @@ pub(crate) struct Config {
 /// a response naming the reason ([`DefaultRejection`], or your own), with the [`Error`](crate::Error) in its
 /// extensions, and never reaches the inner service.
 ///
+/// The layer, its clones and every service they build share one state, created by
+/// [`new`](Self::new) (or [`from_verifier`](Self::from_verifier)) and kept by the builder methods: axum
+/// applies a route's layers again for every connection, and the "rotation in progress" log line is still
+/// written once per layer, not once per connection.
+///
 /// See the [crate docs](crate) for a complete example.
 ///
 /// ```
@@ -50,6 +55,7 @@ pub(crate) struct Config {
 #[must_use]
 pub struct StripeSignatureLayer<R = DefaultRejection> {
     config: Config,
+    state: Arc<LayerState>,
     rejection: R,
 }
 
@@ -63,6 +69,7 @@ impl StripeSignatureLayer {
     /// A layer around an existing [`Verifier`] (its secrets, tolerance and clock).
     pub fn from_verifier(verifier: Verifier) -> Self {
         Self {
+            state: Arc::new(LayerState::new(verifier.secrets())),
             config: Config {
                 verifier,
                 limit: DEFAULT_BODY_LIMIT,
@@ -134,6 +141,7 @@ impl<R> StripeSignatureLayer<R> {
     pub fn with_rejection_response<T>(self, rejection: T) -> StripeSignatureLayer<T> {
         StripeSignatureLayer {
             config: self.config,
+            state: self.state,
             rejection,
         }
     }
@@ -150,7 +158,10 @@ impl<S, R: Clone> Layer<S> for StripeSignatureLayer<R> {
     fn layer(&self, inner: S) -> Self::Service {
         StripeSignature::from_parts(
             inner,
-            Arc::new(Shared::new(self.config.clone())),
+            Arc::new(Shared {
+                config: self.config.clone(),
+                state: Arc::clone(&self.state),
+            }),
             self.rejection.clone(),
         )
     }

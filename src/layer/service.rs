@@ -20,28 +20,33 @@ use crate::{
     STRIPE_SIGNATURE,
 };
 
-/// Configuration and per-service state shared by every clone of a [`StripeSignature`].
+/// What every service built by one [`StripeSignatureLayer`] shares: created once, by
+/// [`StripeSignatureLayer::from_verifier`], and kept by the builder methods and by clones of the layer.
+/// axum applies a route's layers again for every connection; state kept here stays one per layer.
 #[derive(Debug)]
-pub(crate) struct Shared {
-    pub(crate) config: Config,
+pub(crate) struct LayerState {
     /// Per secret: has a delivery matched it yet? For the one-time "rotation in progress" log line.
     #[cfg(feature = "tracing")]
     pub(crate) seen: Box<[std::sync::atomic::AtomicBool]>,
 }
 
-impl Shared {
-    pub(crate) fn new(config: Config) -> Self {
+impl LayerState {
+    pub(crate) fn new(secrets: &SigningSecrets) -> Self {
+        #[cfg(not(feature = "tracing"))]
+        let _ = secrets;
         Self {
             #[cfg(feature = "tracing")]
-            seen: config
-                .verifier
-                .secrets()
-                .iter()
-                .map(|_| Default::default())
-                .collect(),
-            config,
+            seen: secrets.iter().map(|_| Default::default()).collect(),
         }
     }
+}
+
+/// Configuration and the layer's state, shared by every clone of a [`StripeSignature`].
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub(crate) config: Config,
+    #[cfg_attr(not(feature = "tracing"), allow(dead_code))]
+    pub(crate) state: Arc<LayerState>,
 }
 
 /// Verifies the `Stripe-Signature` of each request before calling the inner service.
