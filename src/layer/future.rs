@@ -3,7 +3,7 @@
 use std::{
     future::Future,
     pin::Pin,
-    sync::Arc,
+    sync::{atomic::Ordering, Arc},
     task::{ready, Context, Poll},
 };
 
@@ -28,7 +28,7 @@ pin_project! {
     {
         #[pin]
         state: State<S, S::Future, B>,
-        shared: Arc<Shared>,
+        shared: Reservation,
         rejection: R,
     }
 }
@@ -82,7 +82,7 @@ where
                 body,
                 request: Some(Pending { parts, inner, header }),
             },
-            shared,
+            shared: Reservation::none(shared),
             rejection,
         }
     }
@@ -101,7 +101,7 @@ where
                 error: Some(error),
                 close: unread && http1(parts),
             },
-            shared,
+            shared: Reservation::none(shared),
             rejection,
         }
     }
@@ -121,12 +121,13 @@ where
         loop {
             match this.state.as_mut().project() {
                 StateProj::Calling { future } => {
-                    return future
-                        .poll(cx)
-                        .map_ok(|response| response.map(ResponseBody::inner));
+                    let output = ready!(future.poll(cx));
+                    this.shared.release();
+                    return Poll::Ready(output.map(|response| response.map(ResponseBody::inner)));
                 }
                 StateProj::Rejected { error, close } => {
                     let error = error.take().expect("ResponseFuture polled after completion");
+                    this.shared.release();
                     return Poll::Ready(Ok(reject(this.rejection, error, *close)));
                 }
                 StateProj::Buffering {
@@ -142,6 +143,13 @@ where
                                 if buffer.len() + data.remaining() > limit {
                                     let error =
                                         Error::new(ErrorKind::PayloadTooLarge { limit: limit as u64 });
+                                    let rejected = rejected_while_reading(this.shared, error, request);
+                                    this.state.set(rejected);
+                                    continue;
+                                }
+                                if !this.shared.reserve(data.remaining()) {
+                                    let budget = this.shared.config.max_buffered as u64;
+                                    let error = Error::new(ErrorKind::BufferBudgetExceeded { budget });
                                     let rejected = rejected_while_reading(this.shared, error, request);
                                     this.state.set(rejected);
                                     continue;
@@ -187,6 +195,60 @@ where
                 }
             }
         }
+    }
+}
+
+/// The layer's configuration and state, with the bytes of body this request holds against the layer's
+/// buffer budget (`max_buffered_bytes`). They are counted as they arrive and given back when the response
+/// is ready, or when the future is dropped (the client went away, a timeout dropped the request).
+struct Reservation {
+    shared: Arc<Shared>,
+    held: usize,
+}
+
+impl Reservation {
+    fn none(shared: Arc<Shared>) -> Self {
+        Self { shared, held: 0 }
+    }
+
+    /// Counts `bytes` more, unless the layer's total would go over its budget.
+    fn reserve(&mut self, bytes: usize) -> bool {
+        let budget = self.shared.config.max_buffered;
+        let reserved = self
+            .shared
+            .state
+            .buffered
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |total| {
+                total.checked_add(bytes).filter(|&total| total <= budget)
+            })
+            .is_ok();
+        if reserved {
+            self.held += bytes;
+        }
+        reserved
+    }
+
+    fn release(&mut self) {
+        if self.held > 0 {
+            self.shared
+                .state
+                .buffered
+                .fetch_sub(std::mem::take(&mut self.held), Ordering::Relaxed);
+        }
+    }
+}
+
+impl std::ops::Deref for Reservation {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.shared
+    }
+}
+
+impl Drop for Reservation {
+    fn drop(&mut self) {
+        self.release();
     }
 }
 
