@@ -157,9 +157,9 @@ impl<R> StripeSignatureLayer<R> {
     /// body is read; a `Content-Length` reserves nothing by itself, so one that lies costs nothing.
     ///
     /// Set it at least as high as the [`body_limit`](Self::body_limit), or a body between the two is
-    /// never accepted. The memory the buffers take can be above the count while a buffer grows (up to
-    /// twice a body's bytes, by doubling), and the body the inner service holds after the response is
-    /// no longer counted.
+    /// never accepted. The count is of body bytes received: a buffer's allocation can be larger (at most
+    /// 64 KiB reserved ahead from a `Content-Length`, or twice its bytes as it grows by doubling), and
+    /// a body the inner service keeps after its response is no longer counted.
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
