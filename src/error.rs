@@ -50,7 +50,7 @@ impl Error {
     }
 
     /// `true` for the reasons that concern the signature or its timestamp (everything except a body that is
-    /// too large, could not be read, or is not an event).
+    /// too large, could not be read, or is not an event, and a layer over its buffer budget).
     ///
     /// ```
     /// # use tower_stripe_webhook::{SigningSecret, Verifier};
@@ -92,6 +92,7 @@ impl Error {
             ErrorKind::NotAnEvent(_) => "not_an_event",
             ErrorKind::PayloadTooLarge { .. } => "payload_too_large",
             ErrorKind::BodyRead => "body_read",
+            ErrorKind::BufferBudgetExceeded { .. } => "buffer_budget_exceeded",
         }
     }
 }
@@ -137,6 +138,14 @@ pub enum ErrorKind {
     },
     /// The request body could not be read (the client went away or the stream failed).
     BodyRead,
+    /// The layer was already buffering as many bytes of request bodies, across all requests, as its
+    /// budget allows ([`max_buffered_bytes`](crate::StripeSignatureLayer::max_buffered_bytes)): the
+    /// request was refused (`503 Service Unavailable`, so that Stripe retries it later) instead of growing
+    /// memory further.
+    BufferBudgetExceeded {
+        /// The budget, in bytes.
+        budget: u64,
+    },
 }
 
 const SIGNATURE_DOCS: &str = "https://docs.stripe.com/webhooks/signature";
@@ -186,6 +195,14 @@ impl fmt::Display for Error {
                 write!(f, "the request body is larger than the {limit} byte limit")
             }
             ErrorKind::BodyRead => f.write_str("the request body could not be read"),
+            ErrorKind::BufferBudgetExceeded { budget } => write!(
+                f,
+                "the request bodies this service holds in memory would have gone over their budget of \
+                 {budget} bytes (max_buffered_bytes), so the request was refused for Stripe to retry it \
+                 later. Many concurrent or slowly sent bodies hold the budget: if that is real traffic, \
+                 raise max_buffered_bytes; otherwise look for clients that send bodies slowly, and bound \
+                 the time a request body may take (a request timeout)"
+            ),
         }
     }
 }

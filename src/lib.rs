@@ -22,7 +22,7 @@ pub use event::{AnyEvent, Event, EventNotification, EventReason, InvalidEvent, R
 pub use header::{MalformedHeader, SignatureHeader};
 pub use layer::{
     DefaultRejection, RejectionResponse, ResponseBody, ResponseFuture, StripeSignature, StripeSignatureLayer,
-    VerifiedBody, DEFAULT_BODY_LIMIT,
+    VerifiedBody, DEFAULT_BODY_LIMIT, DEFAULT_MAX_BUFFERED_BYTES,
 };
 pub use secret::{SecretError, SigningSecret, SigningSecrets};
 pub use sign::{compute_signature, generate_test_header};

@@ -466,3 +466,92 @@ async fn a_rejection_that_leaves_the_body_unread_closes_the_connection() {
         (200, None)
     );
 }
+
+/// A body that yields its chunks, then stalls (a client that stopped sending, for as long as the test
+/// holds it).
+struct Stalled(std::collections::VecDeque<Bytes>);
+
+impl http_body::Body for Stalled {
+    type Data = Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Bytes>, Self::Error>>> {
+        match self.0.pop_front() {
+            Some(chunk) => std::task::Poll::Ready(Some(Ok(http_body::Frame::data(chunk)))),
+            None => std::task::Poll::Pending,
+        }
+    }
+}
+
+/// The buffer budget counts the bytes of every request of one layer (here through two services built
+/// from it, as axum builds one per connection), refuses with 503 and `Retry-After` the chunk that would
+/// go over it, or up front a `Content-Length` over what is left, and is given back when a request's
+/// future is dropped (the client went away) or completes.
+#[tokio::test]
+async fn the_buffer_budget_is_shared_by_the_layer_and_given_back() {
+    use tower::Layer;
+
+    let layer = layer().max_buffered_bytes(10_000);
+    let echo = tower::service_fn(|request: Request<VerifiedBody>| async move {
+        Ok::<_, std::convert::Infallible>(Response::new(Full::new(request.into_body().into_bytes())))
+    });
+    let (first, second) = (layer.layer(echo), layer.layer(echo));
+
+    // 6,000 bytes arrived, the rest has not: held.
+    let mut held = task::spawn(first.clone().oneshot(signed_request(
+        b"{}",
+        Stalled([Bytes::from(vec![b' '; 6000])].into()),
+    )));
+    assert_pending!(held.poll());
+
+    // On the other service, 3,000 bytes fit; the next 3,000 would make 12,000.
+    let chunks = [Bytes::from(vec![b' '; 3000]), Bytes::from(vec![b' '; 3000])];
+    let mut over = task::spawn(
+        second
+            .clone()
+            .oneshot(signed_request(b"{}", Stalled(chunks.into()))),
+    );
+    let response = assert_ready_ok!(over.poll());
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(response.headers()["retry-after"], "5");
+    assert_eq!(response.headers()["connection"], "close");
+    let error = response.extensions().get::<Error>().unwrap().clone();
+    assert_eq!(error.kind(), &ErrorKind::BufferBudgetExceeded { budget: 10_000 });
+    assert!(!error.is_signature_error());
+    assert!(error.to_string().contains("raise max_buffered_bytes"), "{error}");
+    assert!(body_string(response.into_body())
+        .await
+        .starts_with("buffer_budget_exceeded: "));
+
+    // A valid 5,000-byte delivery announcing its length is refused before its body is read (4,000
+    // left); a 3,000-byte one fits next to the held request.
+    let large = realistic_event(5000);
+    let announced = |payload: &Bytes| {
+        let mut request = signed_request(payload, Full::new(payload.clone()));
+        request.headers_mut().insert(CONTENT_LENGTH, payload.len().into());
+        request
+    };
+    let (status, body, _) = through(layer.clone(), announced(&large)).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    let (status, _, _) = through(layer.clone(), announced(&realistic_event(3000))).await;
+    assert_eq!(status, StatusCode::OK);
+    // The builder methods keep the layer's state: the held bytes count there too.
+    let reconfigured = layer.clone().tolerance(Duration::from_secs(60));
+    let (status, _, _) = through(reconfigured.clone(), announced(&large)).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+
+    // The held client goes away: its 6,000 bytes are given back, and the large delivery now fits, on
+    // either service.
+    drop(held);
+    let (status, _, _) = through(layer.clone(), announced(&large)).await;
+    assert_eq!(status, StatusCode::OK);
+    for service in [first, second] {
+        let response = service.oneshot(announced(&large)).await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+    }
+    let (status, _, _) = through(reconfigured, announced(&large)).await;
+    assert_eq!(status, StatusCode::OK);
+}

@@ -90,3 +90,56 @@ async fn logs_what_an_on_call_engineer_needs_and_nothing_secret() {
     }
     assert!(!logs.contains(&signature), "header values are not logged: {logs}");
 }
+
+/// axum applies a route's layers again for every connection (`Router::with_state` per connection): the
+/// rotation line must still be logged once per layer, not once per connection. Through `axum::serve` on
+/// 127.0.0.1, each request on its own TCP connection.
+#[tokio::test]
+async fn the_rotation_line_is_logged_once_per_layer_not_once_per_connection() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    // The test runtime has one thread: the server's tasks log on it, into this capture.
+    let (capture, _guard) = support::Capture::start(tracing::Level::INFO);
+    let old = SigningSecret::new("whsec_OLDSECRETvalue")
+        .unwrap()
+        .with_label("previous");
+    let layer = StripeSignatureLayer::new(SigningSecrets::new(support::secret()).and(old.clone()))
+        .clock(|| support::NOW);
+    let app = axum::Router::new()
+        .route("/webhook", axum::routing::post(|| async { "ok" }))
+        .layer(layer);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+
+    let payload = support::event_payload("invoice.paid", 600);
+    let signature = compute_signature(&payload, &old, support::NOW);
+    for _ in 0..3 {
+        let head = format!(
+            "POST /webhook HTTP/1.1\r\nhost: 127.0.0.1\r\nstripe-signature: t={},v1={signature}\r\n\
+             content-length: {}\r\nconnection: close\r\n\r\n",
+            support::NOW,
+            payload.len()
+        );
+        let response = tokio::time::timeout(support::WAIT, async {
+            let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+            stream.write_all(head.as_bytes()).await.unwrap();
+            stream.write_all(&payload).await.unwrap();
+            let mut response = Vec::new();
+            stream.read_to_end(&mut response).await.unwrap();
+            String::from_utf8(response).unwrap()
+        })
+        .await
+        .expect("the server answered in time");
+        assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    }
+
+    let logs = capture.text();
+    assert_eq!(
+        logs.lines()
+            .filter(|l| l.contains("INFO") && l.contains("rotation"))
+            .count(),
+        1,
+        "{logs}"
+    );
+}

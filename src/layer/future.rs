@@ -3,7 +3,7 @@
 use std::{
     future::Future,
     pin::Pin,
-    sync::Arc,
+    sync::{atomic::Ordering, Arc},
     task::{ready, Context, Poll},
 };
 
@@ -28,7 +28,7 @@ pin_project! {
     {
         #[pin]
         state: State<S, S::Future, B>,
-        shared: Arc<Shared>,
+        shared: Reservation,
         rejection: R,
     }
 }
@@ -82,7 +82,7 @@ where
                 body,
                 request: Some(Pending { parts, inner, header }),
             },
-            shared,
+            shared: Reservation::none(shared),
             rejection,
         }
     }
@@ -101,7 +101,7 @@ where
                 error: Some(error),
                 close: unread && http1(parts),
             },
-            shared,
+            shared: Reservation::none(shared),
             rejection,
         }
     }
@@ -121,12 +121,13 @@ where
         loop {
             match this.state.as_mut().project() {
                 StateProj::Calling { future } => {
-                    return future
-                        .poll(cx)
-                        .map_ok(|response| response.map(ResponseBody::inner));
+                    let output = ready!(future.poll(cx));
+                    this.shared.release();
+                    return Poll::Ready(output.map(|response| response.map(ResponseBody::inner)));
                 }
                 StateProj::Rejected { error, close } => {
                     let error = error.take().expect("ResponseFuture polled after completion");
+                    this.shared.release();
                     return Poll::Ready(Ok(reject(this.rejection, error, *close)));
                 }
                 StateProj::Buffering {
@@ -142,6 +143,13 @@ where
                                 if buffer.len() + data.remaining() > limit {
                                     let error =
                                         Error::new(ErrorKind::PayloadTooLarge { limit: limit as u64 });
+                                    let rejected = rejected_while_reading(this.shared, error, request);
+                                    this.state.set(rejected);
+                                    continue;
+                                }
+                                if !this.shared.reserve(data.remaining()) {
+                                    let budget = this.shared.config.max_buffered as u64;
+                                    let error = Error::new(ErrorKind::BufferBudgetExceeded { budget });
                                     let rejected = rejected_while_reading(this.shared, error, request);
                                     this.state.set(rejected);
                                     continue;
@@ -187,6 +195,60 @@ where
                 }
             }
         }
+    }
+}
+
+/// The layer's configuration and state, with the bytes of body this request holds against the layer's
+/// buffer budget (`max_buffered_bytes`). They are counted as they arrive and given back when the response
+/// is ready, or when the future is dropped (the client went away, a timeout dropped the request).
+struct Reservation {
+    shared: Arc<Shared>,
+    held: usize,
+}
+
+impl Reservation {
+    fn none(shared: Arc<Shared>) -> Self {
+        Self { shared, held: 0 }
+    }
+
+    /// Counts `bytes` more, unless the layer's total would go over its budget.
+    fn reserve(&mut self, bytes: usize) -> bool {
+        let budget = self.shared.config.max_buffered;
+        let reserved = self
+            .shared
+            .state
+            .buffered
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |total| {
+                total.checked_add(bytes).filter(|&total| total <= budget)
+            })
+            .is_ok();
+        if reserved {
+            self.held += bytes;
+        }
+        reserved
+    }
+
+    fn release(&mut self) {
+        if self.held > 0 {
+            self.shared
+                .state
+                .buffered
+                .fetch_sub(std::mem::take(&mut self.held), Ordering::Relaxed);
+        }
+    }
+}
+
+impl std::ops::Deref for Reservation {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.shared
+    }
+}
+
+impl Drop for Reservation {
+    fn drop(&mut self) {
+        self.release();
     }
 }
 
@@ -255,9 +317,15 @@ fn http1(parts: &Parts) -> bool {
     parts.version <= Version::HTTP_11
 }
 
+/// The most a `Content-Length` (or size hint) can make a buffer reserve before the bytes arrive: a
+/// Stripe event (a few KiB) is joined in one allocation, and a client that announces more than it sends
+/// makes the layer reserve this much at most, whatever the body limit.
+const PREALLOCATE_AT_MOST: usize = 64 * 1024;
+
 /// The body as it arrives. A body in one chunk is kept as that chunk, without a copy; a body in several
-/// is joined into one allocation of the size it announced (when it did), or grown by doubling up to the
-/// limit, never beyond it: the most a request can hold is `limit` bytes of body.
+/// is joined into one allocation of the size it announced (when it did, up to [`PREALLOCATE_AT_MOST`]),
+/// then grown from what arrived, by doubling up to the limit, never beyond it: the most a request can
+/// hold is `limit` bytes of body, and only once it has sent them.
 struct Buffer {
     expected: usize,
     limit: usize,
@@ -277,7 +345,7 @@ enum Chunks {
 impl Buffer {
     fn expecting(expected: usize, limit: usize) -> Self {
         Self {
-            expected,
+            expected: expected.min(PREALLOCATE_AT_MOST),
             limit,
             chunks: Chunks::Empty,
         }
@@ -322,5 +390,55 @@ impl Buffer {
             Chunks::One(bytes) => bytes,
             Chunks::Many(bytes) => Bytes::from(bytes),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn joined(expected: usize, limit: usize, chunks: &[&'static [u8]]) -> Buffer {
+        let mut buffer = Buffer::expecting(expected, limit);
+        for chunk in chunks {
+            buffer.push(Bytes::from_static(chunk));
+        }
+        buffer
+    }
+
+    fn capacity(buffer: &Buffer) -> usize {
+        match &buffer.chunks {
+            Chunks::Many(joined) => joined.capacity(),
+            Chunks::One(bytes) => bytes.len(),
+            Chunks::Empty => 0,
+        }
+    }
+
+    #[test]
+    fn a_lying_length_reserves_at_most_the_preallocation_cap() {
+        // Declares 1 TiB under a 1 TiB limit, sends 6 bytes: the old code asked the allocator for 1 TiB
+        // here, and the process aborted.
+        let buffer = joined(1 << 40, 1 << 40, &[b"abc", b"def"]);
+        assert_eq!(buffer.len(), 6);
+        assert_eq!(capacity(&buffer), PREALLOCATE_AT_MOST);
+        // A 200-byte body under the default limit, announcing 1 MiB, does not reserve 1 MiB.
+        let buffer = joined(1 << 20, 1 << 20, &[&[b'x'; 100], &[b'y'; 100]]);
+        assert!(capacity(&buffer) <= PREALLOCATE_AT_MOST);
+    }
+
+    #[test]
+    fn an_honest_length_is_joined_in_one_allocation_and_beyond_the_cap_grows_from_what_arrived() {
+        let buffer = joined(4000, 1 << 20, &[&[b'x'; 1000], &[b'y'; 3000]]);
+        assert_eq!((buffer.len(), capacity(&buffer)), (4000, 4000));
+
+        let mut buffer = Buffer::expecting(1 << 20, 1 << 20);
+        let chunk = Bytes::from(vec![b'z'; 16 * 1024]);
+        let mut most = 0;
+        for _ in 0..8 {
+            buffer.push(chunk.clone());
+            most = most.max(capacity(&buffer));
+        }
+        // 128 KiB arrived: the cap, then one doubling; never the announced 1 MiB.
+        assert_eq!(buffer.len(), 128 * 1024);
+        assert_eq!(most, 2 * PREALLOCATE_AT_MOST);
     }
 }

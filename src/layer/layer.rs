@@ -6,18 +6,29 @@ use tower_layer::Layer;
 
 use super::{
     rejection::DefaultRejection,
-    service::{Shared, StripeSignature},
+    service::{LayerState, Shared, StripeSignature},
 };
 use crate::{Clock, SecretError, SigningSecrets, Verifier};
 
 /// The body limit when none is set: 1 MiB, far above any Stripe event.
 pub const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
 
+/// The buffer budget when none is set: 64 MiB of request bodies held at once by one layer, across all
+/// its requests.
+///
+/// A Stripe event is a few KiB (rarely more than 100 KiB), and Stripe sends deliveries to an endpoint a
+/// few at a time: real traffic holds a small fraction of this (10,000 requests of 4 KiB in flight at
+/// once fit in 40 MiB). What fills it is clients sending bodies slowly or many large bodies at once,
+/// which the budget turns into `503` responses instead of memory growth. See
+/// [`StripeSignatureLayer::max_buffered_bytes`].
+pub const DEFAULT_MAX_BUFFERED_BYTES: usize = 64 * 1024 * 1024;
+
 /// What the layer does, shared by every clone of the service it builds.
 #[derive(Clone, Debug)]
 pub(crate) struct Config {
     pub(crate) verifier: Verifier,
     pub(crate) limit: usize,
+    pub(crate) max_buffered: usize,
     pub(crate) verify_only: bool,
 }
 
@@ -30,6 +41,12 @@ pub(crate) struct Config {
 /// request whose body is exactly the bytes received, with the original headers. Every other request gets
 /// a response naming the reason ([`DefaultRejection`], or your own), with the [`Error`](crate::Error) in its
 /// extensions, and never reaches the inner service.
+///
+/// The layer, its clones and every service they build share one state, created by
+/// [`new`](Self::new) (or [`from_verifier`](Self::from_verifier)) and kept by the builder methods: axum
+/// applies a route's layers again for every connection, and the "rotation in progress" log line is still
+/// written once per layer, not once per connection, and the
+/// [buffer budget](Self::max_buffered_bytes) counts the bytes of all their requests together.
 ///
 /// See the [crate docs](crate) for a complete example.
 ///
@@ -50,12 +67,14 @@ pub(crate) struct Config {
 #[must_use]
 pub struct StripeSignatureLayer<R = DefaultRejection> {
     config: Config,
+    state: Arc<LayerState>,
     rejection: R,
 }
 
 impl StripeSignatureLayer {
     /// A layer for one secret or a [`SigningSecrets`] set, with Stripe's defaults: 300 s tolerance, future
-    /// timestamps accepted and reported, the system clock, a 1 MiB body limit, and the event parsed.
+    /// timestamps accepted and reported, the system clock, a 1 MiB body limit, a 64 MiB budget for the
+    /// bodies buffered at once, and the event parsed.
     pub fn new(secrets: impl Into<SigningSecrets>) -> Self {
         Self::from_verifier(Verifier::new(secrets))
     }
@@ -63,9 +82,11 @@ impl StripeSignatureLayer {
     /// A layer around an existing [`Verifier`] (its secrets, tolerance and clock).
     pub fn from_verifier(verifier: Verifier) -> Self {
         Self {
+            state: Arc::new(LayerState::new(verifier.secrets())),
             config: Config {
                 verifier,
                 limit: DEFAULT_BODY_LIMIT,
+                max_buffered: DEFAULT_MAX_BUFFERED_BYTES,
                 verify_only: false,
             },
             rejection: DefaultRejection,
@@ -121,6 +142,62 @@ impl<R> StripeSignatureLayer<R> {
         self
     }
 
+    /// The most bytes of request bodies the layer holds at once, across all its requests and all the
+    /// services it builds (default [`DEFAULT_MAX_BUFFERED_BYTES`], 64 MiB, far above real Stripe
+    /// traffic).
+    ///
+    /// The body limit bounds one request; this bounds them all together, against many connections that
+    /// each send a large body, or send it slowly, at once. Bytes are counted as they arrive and given back
+    /// when the request's response is ready, or when its future is dropped (the client went away, a
+    /// timeout). A request whose next chunk would take the total over the budget is refused with
+    /// [`ErrorKind::BufferBudgetExceeded`](crate::ErrorKind::BufferBudgetExceeded): `503 Service
+    /// Unavailable` with `Retry-After` from [`DefaultRejection`], so that Stripe retries the delivery
+    /// later, and `Connection: close` on HTTP/1 (the rest of the body is left unread). A request whose
+    /// `Content-Length` alone is more than what is left of the budget is refused the same way before its
+    /// body is read; a `Content-Length` reserves nothing by itself, so one that lies costs nothing.
+    ///
+    /// Set it at least as high as the [`body_limit`](Self::body_limit), or a body between the two is
+    /// never accepted. The count is of body bytes received: a buffer's allocation can be larger (at most
+    /// 64 KiB reserved ahead from a `Content-Length`, or twice its bytes as it grows by doubling), and
+    /// a body the inner service keeps after its response is no longer counted.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use bytes::Bytes;
+    /// use http::{Request, Response};
+    /// use http_body_util::Full;
+    /// use tower::{ServiceBuilder, ServiceExt};
+    /// use tower_stripe_webhook::{
+    ///     generate_test_header, Error, SigningSecret, StripeSignatureLayer, VerifiedBody,
+    /// };
+    ///
+    /// let secret = SigningSecret::new("whsec_example")?;
+    /// let service = ServiceBuilder::new()
+    ///     .layer(StripeSignatureLayer::new(secret.clone()).max_buffered_bytes(64 * 1024))
+    ///     .service_fn(|_: Request<VerifiedBody>| async {
+    ///         Ok::<_, std::convert::Infallible>(Response::new(Full::new(Bytes::new())))
+    ///     });
+    ///
+    /// // 100 KiB would take this layer over its 64 KiB budget: refused before the body is read.
+    /// let body = Bytes::from(vec![b' '; 100 * 1024]);
+    /// let request = Request::post("/webhook")
+    ///     .header("stripe-signature", generate_test_header(&body, &secret, None))
+    ///     .header("content-length", body.len())
+    ///     .body(Full::new(body))?;
+    /// let response = service.oneshot(request).await?;
+    /// assert_eq!(response.status(), 503);
+    /// assert_eq!(response.headers()["retry-after"], "5");
+    /// let error = response.extensions().get::<Error>().unwrap();
+    /// assert_eq!(error.code(), "buffer_budget_exceeded");
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn max_buffered_bytes(mut self, budget: usize) -> Self {
+        self.config.max_buffered = budget;
+        self
+    }
+
     /// Verifies the signature but does not parse the event: the layer inserts a
     /// [`VerifiedPayload`](crate::VerifiedPayload) instead of an [`Event`](crate::Event), for handlers that
     /// queue payloads and parse them later.
@@ -134,6 +211,7 @@ impl<R> StripeSignatureLayer<R> {
     pub fn with_rejection_response<T>(self, rejection: T) -> StripeSignatureLayer<T> {
         StripeSignatureLayer {
             config: self.config,
+            state: self.state,
             rejection,
         }
     }
@@ -150,7 +228,10 @@ impl<S, R: Clone> Layer<S> for StripeSignatureLayer<R> {
     fn layer(&self, inner: S) -> Self::Service {
         StripeSignature::from_parts(
             inner,
-            Arc::new(Shared::new(self.config.clone())),
+            Arc::new(Shared {
+                config: self.config.clone(),
+                state: Arc::clone(&self.state),
+            }),
             self.rejection.clone(),
         )
     }
@@ -161,6 +242,7 @@ impl<R> fmt::Debug for StripeSignatureLayer<R> {
         f.debug_struct("StripeSignatureLayer")
             .field("verifier", &self.config.verifier)
             .field("body_limit", &self.config.limit)
+            .field("max_buffered_bytes", &self.config.max_buffered)
             .field("verify_only", &self.config.verify_only)
             .field("rejection", &format_args!("{}", std::any::type_name::<R>()))
             .finish()

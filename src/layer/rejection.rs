@@ -1,7 +1,10 @@
 //! Turning a rejection into a response.
 
 use bytes::Bytes;
-use http::{header::CONTENT_TYPE, HeaderValue, Response, StatusCode};
+use http::{
+    header::{CONTENT_TYPE, RETRY_AFTER},
+    HeaderValue, Response, StatusCode,
+};
 
 use crate::{Error, ErrorKind};
 
@@ -39,8 +42,10 @@ where
     }
 }
 
-/// The default rejection: `413 Payload Too Large` for an oversized body, `400 Bad Request` for everything
-/// else, with a `text/plain` body that names the reason (shown in the Stripe Dashboard's delivery log).
+/// The default rejection: `413 Payload Too Large` for an oversized body, `503 Service Unavailable` with
+/// `Retry-After: 5` when the layer's buffer budget is used up
+/// ([`ErrorKind::BufferBudgetExceeded`]), `400 Bad Request` for everything else, with a `text/plain` body
+/// that names the reason (shown in the Stripe Dashboard's delivery log).
 ///
 /// ```
 /// use tower_stripe_webhook::{DefaultRejection, RejectionResponse, SigningSecret, Verifier};
@@ -63,14 +68,23 @@ impl RejectionResponse for DefaultRejection {
             CONTENT_TYPE,
             HeaderValue::from_static("text/plain; charset=utf-8"),
         );
+        if let ErrorKind::BufferBudgetExceeded { .. } = error.kind() {
+            // The budget frees as the requests holding it finish or time out: seconds. (Stripe retries on
+            // its own schedule, minutes apart; other clients may read the header.)
+            response
+                .headers_mut()
+                .insert(RETRY_AFTER, HeaderValue::from_static("5"));
+        }
         response
     }
 }
 
-/// The status that fits a rejection: 413 for a body over the limit, 400 otherwise.
+/// The status that fits a rejection: 413 for a body over the limit, 503 over the buffer budget (a
+/// retry may succeed), 400 otherwise.
 pub(crate) fn status(error: &Error) -> StatusCode {
     match error.kind() {
         ErrorKind::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+        ErrorKind::BufferBudgetExceeded { .. } => StatusCode::SERVICE_UNAVAILABLE,
         _ => StatusCode::BAD_REQUEST,
     }
 }

@@ -1,7 +1,10 @@
 //! [`StripeSignature`]: the service the layer wraps around yours.
 
 use std::{
-    sync::Arc,
+    sync::{
+        atomic::{AtomicUsize, Ordering},
+        Arc,
+    },
     task::{Context, Poll},
 };
 
@@ -20,28 +23,36 @@ use crate::{
     STRIPE_SIGNATURE,
 };
 
-/// Configuration and per-service state shared by every clone of a [`StripeSignature`].
+/// What every service built by one [`StripeSignatureLayer`] shares: created once, by
+/// [`StripeSignatureLayer::from_verifier`], and kept by the builder methods and by clones of the layer.
+/// axum applies a route's layers again for every connection; state kept here stays one per layer.
 #[derive(Debug)]
-pub(crate) struct Shared {
-    pub(crate) config: Config,
+pub(crate) struct LayerState {
     /// Per secret: has a delivery matched it yet? For the one-time "rotation in progress" log line.
     #[cfg(feature = "tracing")]
     pub(crate) seen: Box<[std::sync::atomic::AtomicBool]>,
+    /// Bytes of request bodies held now by all the requests of the layer's services, against
+    /// `max_buffered_bytes`; see `Reservation` in `future.rs`.
+    pub(crate) buffered: AtomicUsize,
 }
 
-impl Shared {
-    pub(crate) fn new(config: Config) -> Self {
+impl LayerState {
+    pub(crate) fn new(secrets: &SigningSecrets) -> Self {
+        #[cfg(not(feature = "tracing"))]
+        let _ = secrets;
         Self {
             #[cfg(feature = "tracing")]
-            seen: config
-                .verifier
-                .secrets()
-                .iter()
-                .map(|_| Default::default())
-                .collect(),
-            config,
+            seen: secrets.iter().map(|_| Default::default()).collect(),
+            buffered: AtomicUsize::new(0),
         }
     }
+}
+
+/// Configuration and the layer's state, shared by every clone of a [`StripeSignature`].
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub(crate) config: Config,
+    pub(crate) state: Arc<LayerState>,
 }
 
 /// Verifies the `Stripe-Signature` of each request before calling the inner service.
@@ -127,8 +138,10 @@ impl CheckedHeader {
 }
 
 /// What can be refused before reading a byte of the body: a missing or unparseable signature header,
-/// and a declared length over the limit. Returns the header and the declared length (0 if unknown).
-fn precheck<B: Body>(config: &Config, parts: &Parts, body: &B) -> Result<(CheckedHeader, usize), Error> {
+/// a declared length over the limit, and one over what is left of the layer's buffer budget. Returns the
+/// header and the declared length (0 if unknown).
+fn precheck<B: Body>(shared: &Shared, parts: &Parts, body: &B) -> Result<(CheckedHeader, usize), Error> {
+    let config = &shared.config;
     let value = signature_header(&parts.headers)?;
     let header = SignatureHeader::parse(value.as_bytes())?;
     let declared = parts
@@ -140,6 +153,13 @@ fn precheck<B: Body>(config: &Config, parts: &Parts, body: &B) -> Result<(Checke
     let limit = config.limit as u64;
     if declared > limit {
         return Err(Error::new(ErrorKind::PayloadTooLarge { limit }));
+    }
+    // Only a check: the bytes are counted as they arrive, so a length that lies reserves nothing.
+    let budget = config.max_buffered;
+    if declared > budget.saturating_sub(shared.state.buffered.load(Ordering::Relaxed)) as u64 {
+        return Err(Error::new(ErrorKind::BufferBudgetExceeded {
+            budget: budget as u64,
+        }));
     }
     let header = CheckedHeader {
         parsed: header.parsed(),
@@ -166,7 +186,7 @@ where
     fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
         let (parts, body) = request.into_parts();
         let shared = Arc::clone(&self.shared);
-        match precheck(&shared.config, &parts, &body) {
+        match precheck(&shared, &parts, &body) {
             Ok((header, declared)) => {
                 // The service that was polled ready goes into the future; a clone stays for the next
                 // call, which polls it ready first. Cloning in `call` and using the clone would be wrong:
