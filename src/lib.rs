@@ -18,7 +18,9 @@ mod verify;
 #[cfg(feature = "axum")]
 pub use axum::MissingStripeSignatureLayer;
 pub use error::{Error, ErrorKind};
-pub use event::{AnyEvent, Event, EventNotification, EventReason, InvalidEvent, RelatedObject, VerifiedPayload};
+pub use event::{
+    AnyEvent, Event, EventNotification, EventReason, InvalidEvent, RelatedObject, VerifiedPayload,
+};
 pub use header::{MalformedHeader, SignatureHeader};
 pub use layer::{
     DefaultRejection, RejectionResponse, ResponseBody, ResponseFuture, StripeSignature, StripeSignatureLayer,

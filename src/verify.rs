@@ -13,7 +13,7 @@ use subtle::ConstantTimeEq;
 
 use crate::{
     error::{Error, ErrorKind},
-    event::Event,
+    event::{AnyEvent, Event, EventNotification},
     header::{saturate, MalformedHeader, SignatureHeader},
     secret::{SigningSecrets, HEX},
 };
@@ -240,6 +240,63 @@ impl Verifier {
     ) -> Result<(Event, Verified), Error> {
         let verified = self.verify_header_at(header, &payload, now)?;
         Ok((Event::from_verified_payload(payload)?, verified))
+    }
+
+    /// Verifies the payload, then reads it as a thin event notification (`"object": "v2.core.event"`),
+    /// as [`EventNotification::from_verified_payload`] reads it.
+    ///
+    /// # Errors
+    ///
+    /// As [`verify`](Self::verify), then [`ErrorKind::NotAnEvent`]
+    /// ([`InvalidEvent::SnapshotEvent`](crate::InvalidEvent::SnapshotEvent) for a snapshot event).
+    ///
+    /// ```
+    /// # use bytes::Bytes;
+    /// # use tower_stripe_webhook::{generate_test_header, SigningSecret, Verifier};
+    /// let secret = SigningSecret::new("whsec_thin_destination")?;
+    /// let payload = Bytes::from_static(
+    ///     br#"{"id":"evt_1","object":"v2.core.event","type":"v2.core.event_destination.ping"}"#,
+    /// );
+    /// let header = generate_test_header(&payload, &secret, None);
+    /// let (notification, _) = Verifier::new(secret).verify_notification(header.as_bytes(), payload)?;
+    /// assert_eq!(notification.event_type(), "v2.core.event_destination.ping");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn verify_notification(
+        &self,
+        header: impl AsRef<[u8]>,
+        payload: Bytes,
+    ) -> Result<(EventNotification, Verified), Error> {
+        let verified = self.verify(header, &payload)?;
+        Ok((EventNotification::from_verified_payload(payload)?, verified))
+    }
+
+    /// Verifies the payload, then reads it as a snapshot event or a thin notification, by its `object`
+    /// (see [`AnyEvent::from_verified_payload`]).
+    ///
+    /// # Errors
+    ///
+    /// As [`verify`](Self::verify), then [`ErrorKind::NotAnEvent`].
+    ///
+    /// ```
+    /// # use bytes::Bytes;
+    /// # use tower_stripe_webhook::{generate_test_header, AnyEvent, SigningSecret, Verifier};
+    /// let secret = SigningSecret::new("whsec_example")?;
+    /// let payload = Bytes::from_static(
+    ///     br#"{"id":"evt_1","object":"event","type":"invoice.paid","created":1,"data":{"object":{}}}"#,
+    /// );
+    /// let header = generate_test_header(&payload, &secret, None);
+    /// let (event, _) = Verifier::new(secret).verify_any_event(header.as_bytes(), payload)?;
+    /// assert!(matches!(event, AnyEvent::Snapshot(_)));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn verify_any_event(
+        &self,
+        header: impl AsRef<[u8]>,
+        payload: Bytes,
+    ) -> Result<(AnyEvent, Verified), Error> {
+        let verified = self.verify(header, &payload)?;
+        Ok((AnyEvent::from_verified_payload(payload)?, verified))
     }
 
     /// Verifies at the given time (Unix seconds) instead of the clock's.

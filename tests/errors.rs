@@ -174,7 +174,23 @@ fn not_an_event_is_not_a_signature_error() {
     let error = verifier().verify_event(&header, thin).unwrap_err();
     assert_eq!(error.kind(), &ErrorKind::NotAnEvent(InvalidEvent::ThinEvent));
     assert!(!error.is_signature_error());
-    check(&error, "not_an_event", "thin event");
+    check(
+        &error,
+        "unexpected_thin_event",
+        "a thin event destination is sending to",
+    );
+
+    // The reverse: a snapshot event at a route for thin notifications.
+    let snapshot = Bytes::from_static(BODY);
+    let header = generate_test_header(&snapshot, &secret, Some(NOW));
+    let error = verifier().verify_notification(&header, snapshot).unwrap_err();
+    assert_eq!(error.kind(), &ErrorKind::NotAnEvent(InvalidEvent::SnapshotEvent));
+    assert!(!error.is_signature_error());
+    check(
+        &error,
+        "unexpected_snapshot_event",
+        "snapshot destination or webhook endpoint is sending to",
+    );
 
     let text = Bytes::from_static(b"hello");
     let header = generate_test_header(&text, &secret, Some(NOW));

@@ -164,7 +164,12 @@ fn forged_body(size: usize) -> Bytes {
         if let Some(body) = made.iter().find(|body| body.len() == size) {
             return body.clone();
         }
-        let body = Bytes::from(fill(r#"{"id":"evt_1","object":"event","type":"x","created":1,"data":{"#, r#""object":{},"#, r#""object":{}}}"#, size));
+        let body = Bytes::from(fill(
+            r#"{"id":"evt_1","object":"event","type":"x","created":1,"data":{"#,
+            r#""object":{},"#,
+            r#""object":{}}}"#,
+            size,
+        ));
         made.push(body.clone());
         body
     })
@@ -192,24 +197,42 @@ pub const ADVERSARIAL_SIZES: [usize; 2] = [65536, 1 << 20];
 pub fn adversarial() -> Vec<(&'static str, usize, Box<dyn FnMut()>)> {
     const EVENT: &str = r#"{"id":"evt_1","object":"event","type":"x","created":1,"data":{"object":"#;
     let kinds: [(&str, fn(usize) -> String); 8] = [
-        ("normal_event", |size| String::from_utf8(support::realistic_event(size).to_vec()).unwrap()),
+        ("normal_event", |size| {
+            String::from_utf8(support::realistic_event(size).to_vec()).unwrap()
+        }),
         ("deep_nesting", |size| {
             let depth = (size - EVENT.len() - 8) / 2;
             format!("{EVENT}{{\"a\":{}{}}}}}}}", "[".repeat(depth), "]".repeat(depth))
         }),
-        ("many_members", |size| fill(&format!("{EVENT}{{"), r#""k":1,"#, r#""k":1}}}"#, size)),
-        ("many_short_strings", |size| fill(&format!("{EVENT}{{\"a\":["), r#""a","#, r#""a"]}}}"#, size)),
+        ("many_members", |size| {
+            fill(&format!("{EVENT}{{"), r#""k":1,"#, r#""k":1}}}"#, size)
+        }),
+        ("many_short_strings", |size| {
+            fill(&format!("{EVENT}{{\"a\":["), r#""a","#, r#""a"]}}}"#, size)
+        }),
         ("long_escaped_string", |size| {
             fill(&format!("{EVENT}{{\"a\":\""), r#"\u00e9\n\"\\"#, r#""}}}"#, size)
         }),
         ("repeated_data_and_object", |size| {
-            fill(r#"{"id":"evt_1","object":"event","type":"x","created":1,"#, r#""data":{"object":{},"object":{}},"#, r#""data":{"object":{}}}"#, size)
+            fill(
+                r#"{"id":"evt_1","object":"event","type":"x","created":1,"#,
+                r#""data":{"object":{},"object":{}},"#,
+                r#""data":{"object":{}}}"#,
+                size,
+            )
         }),
-        ("numbers", |size| fill(&format!("{EVENT}{{\"a\":["), "-1.2345678e-10,", "0]}}}", size)),
+        ("numbers", |size| {
+            fill(&format!("{EVENT}{{\"a\":["), "-1.2345678e-10,", "0]}}}", size)
+        }),
         ("whitespace", |size| {
             let body = format!("{EVENT}{{}}}}}}");
             let pad = " \t\r\n".repeat(size / 4 + 1);
-            format!("{}{}{}", &body[..body.len() - 2], &pad[..size - body.len()], &body[body.len() - 2..])
+            format!(
+                "{}{}{}",
+                &body[..body.len() - 2],
+                &pad[..size - body.len()],
+                &body[body.len() - 2..]
+            )
         }),
     ];
     let verifier = Verifier::new(support::secret()).clock(|| support::NOW);
@@ -224,7 +247,11 @@ pub fn adversarial() -> Vec<(&'static str, usize, Box<dyn FnMut()>)> {
                 kind,
                 size,
                 Box::new(move || {
-                    black_box(verifier.verify_event(black_box(header.as_bytes()), body.clone()).ok());
+                    black_box(
+                        verifier
+                            .verify_event(black_box(header.as_bytes()), body.clone())
+                            .ok(),
+                    );
                 }),
             ));
         }

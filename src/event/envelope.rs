@@ -212,13 +212,15 @@ impl<'de> Members<'de> for Request<'de> {
 /// `request` is an object, or the request id as a string (older API versions).
 impl<'de> Deserialize<'de> for Request<'de> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        Ok(match Scalar::deserialize_with_object::<D, Request<'de>>(deserializer)? {
-            (_, Some(request)) => request,
-            (scalar, None) => Request {
-                id: scalar.into_str(),
-                idempotency_key: None,
+        Ok(
+            match Scalar::deserialize_with_object::<D, Request<'de>>(deserializer)? {
+                (_, Some(request)) => request,
+                (scalar, None) => Request {
+                    id: scalar.into_str(),
+                    idempotency_key: None,
+                },
             },
-        })
+        )
     }
 }
 

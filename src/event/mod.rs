@@ -277,7 +277,6 @@ fn json_error(text: &str, mut error: serde_json::Error) -> Error {
     Error::with_source(ErrorKind::NotAnEvent(reason), error)
 }
 
-
 /// Why a verified payload is not the kind of event the route takes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -323,9 +322,7 @@ impl fmt::Display for InvalidEvent {
                  is sending to a route for thin event notifications; give snapshot events their own route \
                  or accept both (Accept::AnyEvent)",
             ),
-            Self::NotAnEventObject => {
-                f.write_str("its `object` is neither \"event\" nor \"v2.core.event\"")
-            }
+            Self::NotAnEventObject => f.write_str("its `object` is neither \"event\" nor \"v2.core.event\""),
             Self::MissingField(field) => {
                 write!(
                     f,
@@ -335,4 +332,3 @@ impl fmt::Display for InvalidEvent {
         }
     }
 }
-

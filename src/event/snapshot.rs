@@ -82,7 +82,11 @@ impl Event {
     }
 
     /// The event of `fields`, read from `payload` (a snapshot event's).
-    pub(super) fn from_fields<'a>(payload: &Bytes, fields: Fields<'a>, mut placer: Placer<'a>) -> Result<Self, Error> {
+    pub(super) fn from_fields<'a>(
+        payload: &Bytes,
+        fields: Fields<'a>,
+        mut placer: Placer<'a>,
+    ) -> Result<Self, Error> {
         let missing = |field| Error::new(ErrorKind::NotAnEvent(InvalidEvent::MissingField(field)));
         let id = placer.place(fields.id).ok_or_else(|| missing("id"))?;
         let event_type = placer.place(fields.event_type).ok_or_else(|| missing("type"))?;
@@ -424,4 +428,3 @@ mod tests {
         assert!(FULL.as_ptr_range().contains(&clone.event_type().as_ptr()));
     }
 }
-

@@ -98,7 +98,11 @@ impl EventNotification {
     }
 
     /// The notification of `fields`, read from `payload` (a thin notification's).
-    pub(super) fn from_fields<'a>(payload: &Bytes, fields: Fields<'a>, mut placer: Placer<'a>) -> Result<Self, Error> {
+    pub(super) fn from_fields<'a>(
+        payload: &Bytes,
+        fields: Fields<'a>,
+        mut placer: Placer<'a>,
+    ) -> Result<Self, Error> {
         let missing = |field| Error::new(ErrorKind::NotAnEvent(InvalidEvent::MissingField(field)));
         let id = placer.place(fields.id).ok_or_else(|| missing("id"))?;
         let event_type = placer.place(fields.event_type).ok_or_else(|| missing("type"))?;
@@ -112,7 +116,8 @@ impl EventNotification {
             livemode: fields.livemode.unwrap_or(false),
             context: placer.place(fields.context),
             reason: fields.reason.map(|reason| {
-                [reason.kind, reason.request.id, reason.request.idempotency_key].map(|text| placer.place(text))
+                [reason.kind, reason.request.id, reason.request.idempotency_key]
+                    .map(|text| placer.place(text))
             }),
             related_object: fields
                 .related_object
@@ -155,11 +160,12 @@ impl EventNotification {
 
     /// Why the event happened, when the notification says.
     pub fn reason(&self) -> Option<EventReason<'_>> {
-        self.reason.map(|[reason_type, request_id, idempotency_key]| EventReason {
-            reason_type: self.strings.optional(reason_type),
-            request_id: self.strings.optional(request_id),
-            idempotency_key: self.strings.optional(idempotency_key),
-        })
+        self.reason
+            .map(|[reason_type, request_id, idempotency_key]| EventReason {
+                reason_type: self.strings.optional(reason_type),
+                request_id: self.strings.optional(request_id),
+                idempotency_key: self.strings.optional(idempotency_key),
+            })
     }
 
     /// The object the event is about, when the notification names one.
@@ -272,7 +278,11 @@ mod tests {
         assert_eq!(notification.created(), Some("yesterday"));
         assert_eq!(notification.created_unix_millis(), None);
         assert_eq!(
-            (notification.context(), notification.reason(), notification.related_object()),
+            (
+                notification.context(),
+                notification.reason(),
+                notification.related_object()
+            ),
             (None, None, None)
         );
         assert!(!notification.livemode());
@@ -289,7 +299,10 @@ mod tests {
             reason(br#"{"id":"evt_1","object":"event","type":"x","created":1,"data":{"object":{}}}"#),
             InvalidEvent::SnapshotEvent
         );
-        assert_eq!(reason(br#"{"id":"evt_1","type":"x"}"#), InvalidEvent::MissingField("object"));
+        assert_eq!(
+            reason(br#"{"id":"evt_1","type":"x"}"#),
+            InvalidEvent::MissingField("object")
+        );
         assert_eq!(
             reason(br#"{"id":"evt_1","object":"charge","type":"x"}"#),
             InvalidEvent::NotAnEventObject
