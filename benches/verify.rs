@@ -25,9 +25,11 @@ fn benches(c: &mut Criterion) {
     }
     let mut group = c.benchmark_group("adversarial");
     group.sample_size(20);
-    for (kind, size, mut call) in routines::adversarial() {
-        group.throughput(Throughput::Bytes(size as u64));
-        group.bench_function(BenchmarkId::new(kind, size), |b| b.iter(&mut call));
+    for mut bench in routines::adversarial() {
+        group.throughput(Throughput::Bytes(bench.size as u64));
+        group.bench_function(BenchmarkId::new(bench.id, bench.size), |b| {
+            b.iter(&mut bench.call)
+        });
     }
     group.finish();
 }

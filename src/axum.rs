@@ -8,11 +8,12 @@ use axum_core::{
 };
 use http::{request::Parts, StatusCode};
 
-use crate::{Event, Verified, VerifiedPayload};
+use crate::{AnyEvent, Event, EventNotification, Verified, VerifiedPayload};
 
-/// Rejection of the `Event`, `Verified` and `VerifiedPayload` extractors: the route is not behind
-/// [`StripeSignatureLayer`](crate::StripeSignatureLayer) (or the layer is in verify-only mode and the
-/// handler asks for an `Event`). A `500`, because this is a bug in the application, not in the request.
+/// Rejection of the `Event`, `EventNotification`, `AnyEvent`, `Verified` and `VerifiedPayload`
+/// extractors: the route is not behind [`StripeSignatureLayer`](crate::StripeSignatureLayer), or the
+/// layer inserts another kind than the handler asks for (verify-only mode, or another
+/// [`Accept`](crate::Accept)). A `500`, because this is a bug in the application, not in the request.
 #[derive(Clone, Copy, Debug)]
 pub struct MissingStripeSignatureLayer {
     what: &'static str,
@@ -65,5 +66,7 @@ macro_rules! extractor {
 }
 
 extractor!(Event, "event");
+extractor!(EventNotification, "thin event notification");
+extractor!(AnyEvent, "event of either kind");
 extractor!(Verified, "verification record");
 extractor!(VerifiedPayload, "payload");

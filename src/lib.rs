@@ -23,8 +23,8 @@ pub use event::{
 };
 pub use header::{MalformedHeader, SignatureHeader};
 pub use layer::{
-    DefaultRejection, RejectionResponse, ResponseBody, ResponseFuture, StripeSignature, StripeSignatureLayer,
-    VerifiedBody, DEFAULT_BODY_LIMIT, DEFAULT_MAX_BUFFERED_BYTES,
+    Accept, DefaultRejection, RejectionResponse, ResponseBody, ResponseFuture, StripeSignature,
+    StripeSignatureLayer, VerifiedBody, DEFAULT_BODY_LIMIT, DEFAULT_MAX_BUFFERED_BYTES,
 };
 pub use secret::{SecretError, SigningSecret, SigningSecrets};
 pub use sign::{compute_signature, generate_test_header};

@@ -6,17 +6,18 @@
 
 use http::request::Parts;
 
-use crate::{layer::Shared, Error, Event, SignatureHeader, Verified};
+use crate::{layer::Shared, Error, SignatureHeader, Verified};
 
 #[cfg(feature = "tracing")]
-pub(crate) fn accepted(shared: &Shared, verified: &Verified, event: Option<&Event>, len: usize) {
+/// `event` is the verified event's id and type, when the layer read one.
+pub(crate) fn accepted(shared: &Shared, verified: &Verified, event: Option<(&str, &str)>, len: usize) {
     use std::sync::atomic::Ordering;
 
     let index = verified.secret_index();
     let label = verified.secret_label().unwrap_or("");
     tracing::debug!(
-        event_id = event.map(Event::id),
-        event_type = event.map(Event::event_type),
+        event_id = event.map(|(id, _)| id),
+        event_type = event.map(|(_, event_type)| event_type),
         secret_index = index,
         secret_label = label,
         age_secs = verified.age(),
@@ -114,7 +115,7 @@ pub(crate) fn rejected_early(shared: &Shared, error: &Error, parts: &Parts) {
 }
 
 #[cfg(not(feature = "tracing"))]
-pub(crate) fn accepted(_: &Shared, _: &Verified, _: Option<&Event>, _: usize) {}
+pub(crate) fn accepted(_: &Shared, _: &Verified, _: Option<(&str, &str)>, _: usize) {}
 
 #[cfg(not(feature = "tracing"))]
 pub(crate) fn rejected(_: &Shared, _: &Error, _: Option<&[u8]>, _: Option<SignatureHeader<'_>>) {}

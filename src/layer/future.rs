@@ -15,10 +15,14 @@ use tower_service::Service;
 
 use super::{
     body::{ResponseBody, VerifiedBody},
+    layer::Parse,
     rejection::RejectionResponse,
     service::{CheckedHeader, Shared},
 };
-use crate::{log, Error, ErrorKind, SignatureHeader, VerifiedPayload};
+
+use crate::{
+    log, AnyEvent, Error, ErrorKind, Event, EventNotification, SignatureHeader, Verified, VerifiedPayload,
+};
 
 pin_project! {
     /// Response future of [`StripeSignature`](super::StripeSignature).
@@ -275,23 +279,69 @@ fn pending_header<S>(request: &Option<Pending<S>>) -> Option<SignatureHeader<'_>
 
 /// Verifies the payload and records the outcome in the request's extensions.
 fn verify(shared: &Shared, header: &CheckedHeader, payload: &Bytes, parts: &mut Parts) -> Result<(), Error> {
-    let config = &shared.config;
-    let verifier = &config.verifier;
-    let verified = if config.verify_only {
-        let verified = verifier.verify_header_at(&header.header(parts), payload, verifier.now())?;
-        log::accepted(shared, &verified, None, payload.len());
-        parts.extensions.insert(VerifiedPayload::new(payload.clone()));
-        verified
-    } else {
-        let (event, verified) =
-            verifier.verify_event_header_at(&header.header(parts), payload.clone(), verifier.now())?;
-        log::accepted(shared, &verified, Some(&event), payload.len());
-        parts.extensions.insert(event);
-        verified
-    };
+    let verifier = &shared.config.verifier;
+    let verified = verifier.verify_header_at(&header.header(parts), payload, verifier.now())?;
+    // Authenticate, then parse: the payload is read only now that its signature has verified.
+    let len = payload.len();
+    let payload = payload.clone();
+    match shared.config.parse {
+        Parse::Nothing => {
+            log::accepted(shared, &verified, None, len);
+            parts.extensions.insert(VerifiedPayload::new(payload));
+        }
+        Parse::Snapshot => accept(shared, &verified, parts, Event::from_verified_payload(payload)?),
+        Parse::Thin => accept(
+            shared,
+            &verified,
+            parts,
+            EventNotification::from_verified_payload(payload)?,
+        ),
+        Parse::Any => accept(
+            shared,
+            &verified,
+            parts,
+            AnyEvent::from_verified_payload(payload)?,
+        ),
+    }
     parts.extensions.insert(verified);
     Ok(())
 }
+
+/// Logs the accepted `event` and puts it in the request's extensions.
+fn accept<T: Delivered>(shared: &Shared, verified: &Verified, parts: &mut Parts, event: T) {
+    log::accepted(
+        shared,
+        verified,
+        Some((event.id(), event.event_type())),
+        event.payload().len(),
+    );
+    parts.extensions.insert(event);
+}
+
+/// What the layer can insert for a verified delivery.
+trait Delivered: Clone + Send + Sync + 'static {
+    fn id(&self) -> &str;
+    fn event_type(&self) -> &str;
+    fn payload(&self) -> &Bytes;
+}
+
+macro_rules! delivered {
+    ($($ty:ty),*) => {$(
+        impl Delivered for $ty {
+            fn id(&self) -> &str {
+                <$ty>::id(self)
+            }
+            fn event_type(&self) -> &str {
+                <$ty>::event_type(self)
+            }
+            fn payload(&self) -> &Bytes {
+                <$ty>::payload(self)
+            }
+        }
+    )*};
+}
+
+delivered!(Event, EventNotification, AnyEvent);
 
 fn reject<B, R: RejectionResponse>(
     rejection: &mut R,

@@ -23,13 +23,50 @@ pub const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
 /// [`StripeSignatureLayer::max_buffered_bytes`].
 pub const DEFAULT_MAX_BUFFERED_BYTES: usize = 64 * 1024 * 1024;
 
+/// Which events a layer accepts (see [`StripeSignatureLayer::accept`]). Stripe sends each kind from its
+/// own destination, with its own secret; nothing but the body's `object` tells them apart.
+///
+/// ```
+/// use tower_stripe_webhook::{Accept, SigningSecret, StripeSignatureLayer};
+///
+/// // A route for a thin event destination: handlers extract `EventNotification`.
+/// let thin = StripeSignatureLayer::new(SigningSecret::new("whsec_thin_destination")?)
+///     .accept(Accept::ThinEvents);
+/// # let _ = thin;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Accept {
+    /// Snapshot events (`"object": "event"`): the layer inserts an [`Event`](crate::Event). The default,
+    /// what webhook endpoints and snapshot destinations send.
+    #[default]
+    SnapshotEvents,
+    /// Thin event notifications (`"object": "v2.core.event"`): the layer inserts an
+    /// [`EventNotification`](crate::EventNotification).
+    ThinEvents,
+    /// Either kind: the layer inserts an [`AnyEvent`](crate::AnyEvent). Give each destination its own
+    /// labelled secret to tell which one sent a delivery ([`Verified::secret_label`](crate::Verified::secret_label)).
+    AnyEvent,
+}
+
+/// What the layer reads of a verified payload.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Parse {
+    Snapshot,
+    Thin,
+    Any,
+    /// Verify-only mode: nothing; a `VerifiedPayload` is inserted.
+    Nothing,
+}
+
 /// What the layer does, shared by every clone of the service it builds.
 #[derive(Clone, Debug)]
 pub(crate) struct Config {
     pub(crate) verifier: Verifier,
     pub(crate) limit: usize,
     pub(crate) max_buffered: usize,
-    pub(crate) verify_only: bool,
+    pub(crate) parse: Parse,
 }
 
 /// Verifies the `Stripe-Signature` of every request before the inner service sees it.
@@ -87,7 +124,7 @@ impl StripeSignatureLayer {
                 verifier,
                 limit: DEFAULT_BODY_LIMIT,
                 max_buffered: DEFAULT_MAX_BUFFERED_BYTES,
-                verify_only: false,
+                parse: Parse::Snapshot,
             },
             rejection: DefaultRejection,
         }
@@ -198,11 +235,43 @@ impl<R> StripeSignatureLayer<R> {
         self
     }
 
+    /// Which events the route accepts: snapshot events (the default), thin event notifications, or
+    /// both. A delivery of another kind is refused with its own code after its signature verified
+    /// (`unexpected_thin_event`, `unexpected_snapshot_event`), which says which destination points
+    /// where. Replaces [`verify_only`](Self::verify_only) when called after it.
+    ///
+    /// ```
+    /// use tower_stripe_webhook::{Accept, SigningSecret, SigningSecrets, StripeSignatureLayer};
+    ///
+    /// // One URL for two destinations, each with its own labelled secret.
+    /// let secrets = SigningSecrets::parse("snapshot=whsec_snapshot_dest thin=whsec_thin_dest")?;
+    /// let layer = StripeSignatureLayer::new(secrets).accept(Accept::AnyEvent);
+    /// # let _ = layer;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn accept(mut self, events: Accept) -> Self {
+        self.config.parse = match events {
+            Accept::SnapshotEvents => Parse::Snapshot,
+            Accept::ThinEvents => Parse::Thin,
+            Accept::AnyEvent => Parse::Any,
+        };
+        self
+    }
+
     /// Verifies the signature but does not parse the event: the layer inserts a
     /// [`VerifiedPayload`](crate::VerifiedPayload) instead of an [`Event`](crate::Event), for handlers that
-    /// queue payloads and parse them later.
+    /// queue payloads and parse them later (with [`VerifiedPayload::into_event`](crate::VerifiedPayload::into_event)
+    /// or [`AnyEvent::from_verified_payload`](crate::AnyEvent::from_verified_payload)).
+    ///
+    /// ```
+    /// use tower_stripe_webhook::{SigningSecret, StripeSignatureLayer};
+    ///
+    /// let layer = StripeSignatureLayer::new(SigningSecret::new("whsec_example")?).verify_only();
+    /// # let _ = layer;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn verify_only(mut self) -> Self {
-        self.config.verify_only = true;
+        self.config.parse = Parse::Nothing;
         self
     }
 
@@ -243,7 +312,7 @@ impl<R> fmt::Debug for StripeSignatureLayer<R> {
             .field("verifier", &self.config.verifier)
             .field("body_limit", &self.config.limit)
             .field("max_buffered_bytes", &self.config.max_buffered)
-            .field("verify_only", &self.config.verify_only)
+            .field("parse", &self.config.parse)
             .field("rejection", &format_args!("{}", std::any::type_name::<R>()))
             .finish()
     }

@@ -13,7 +13,7 @@ mod service;
 
 pub use body::{ResponseBody, VerifiedBody};
 pub use future::ResponseFuture;
-pub use layer::{StripeSignatureLayer, DEFAULT_BODY_LIMIT, DEFAULT_MAX_BUFFERED_BYTES};
+pub use layer::{Accept, StripeSignatureLayer, DEFAULT_BODY_LIMIT, DEFAULT_MAX_BUFFERED_BYTES};
 pub use rejection::{DefaultRejection, RejectionResponse};
 pub use service::StripeSignature;
 

@@ -261,3 +261,28 @@ impl io::Write for Capture {
         Ok(())
     }
 }
+
+/// Real Stripe payloads with their class (`full`, `thin`, `edge-not-full`): `STRIPE_REAL_EVENTS`, else
+/// `../shared/real-events/` beside the project (307 payloads, provenance in its MANIFEST.tsv), else the
+/// vendored subset `tests/vectors/real-events/`.
+pub fn real_events() -> Vec<(String, String, Vec<u8>)> {
+    let shared = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/real-events");
+    let root = match std::env::var_os("STRIPE_REAL_EVENTS") {
+        Some(dir) => dir.into(),
+        None if shared.is_dir() => shared,
+        None => std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/vectors/real-events"),
+    };
+    let manifest = std::fs::read_to_string(root.join("MANIFEST.tsv"))
+        .unwrap_or_else(|error| panic!("{}: {error}", root.display()));
+    println!("real events: {}", root.display());
+    manifest
+        .lines()
+        .skip(1)
+        .map(|line| {
+            let columns: Vec<_> = line.split('\t').collect();
+            let (file, class) = (columns[0].to_owned(), columns[5].to_owned());
+            let payload = std::fs::read(root.join("payloads").join(&file)).unwrap();
+            (file, class, payload)
+        })
+        .collect()
+}
