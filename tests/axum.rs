@@ -159,3 +159,55 @@ async fn under_service_builder_with_tower_http_layers() {
     let (status, _, _) = send(app, "/webhook", &payload, false).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
 }
+
+#[tokio::test]
+async fn thin_notifications_and_either_kind_through_their_extractors() {
+    use tower_stripe_webhook::{Accept, AnyEvent, EventNotification};
+    async fn thin(notification: EventNotification) -> String {
+        format!("thin {} {:?}", notification.id(), notification.context())
+    }
+    async fn any(event: AnyEvent) -> String {
+        match event {
+            AnyEvent::Snapshot(event) => format!("snapshot {}", event.event_type()),
+            AnyEvent::Thin(notification) => format!("thin {}", notification.event_type()),
+        }
+    }
+    async fn snapshot_only(event: Event) -> String {
+        event.id().to_owned()
+    }
+    let app = Router::new()
+        .route("/thin", post(thin).layer(layer().accept(Accept::ThinEvents)))
+        .route("/any", post(any).layer(layer().accept(Accept::AnyEvent)))
+        // A handler that asks for another kind than its layer inserts gets the 500 naming the layer.
+        .route(
+            "/mismatch",
+            post(snapshot_only).layer(layer().accept(Accept::ThinEvents)),
+        );
+    let notification = Bytes::from_static(
+        br#"{"id":"evt_thin","object":"v2.core.event","type":"v1.billing.meter.no_meter_found","context":"acct_1"}"#,
+    );
+    let snapshot = event_payload("invoice.paid", 600);
+    let (status, body, _) = send(app.clone(), "/thin", &notification, true).await;
+    assert_eq!(
+        (status, &body[..]),
+        (StatusCode::OK, &b"thin evt_thin Some(\"acct_1\")"[..])
+    );
+    let (status, body, _) = send(app.clone(), "/any", &notification, true).await;
+    assert_eq!(
+        (status, &body[..]),
+        (StatusCode::OK, &b"thin v1.billing.meter.no_meter_found"[..])
+    );
+    let (status, body, _) = send(app.clone(), "/any", &snapshot, true).await;
+    assert_eq!(
+        (status, &body[..]),
+        (StatusCode::OK, &b"snapshot invoice.paid"[..])
+    );
+    let (status, _, error) = send(app.clone(), "/thin", &snapshot, true).await;
+    assert_eq!(
+        (status, error.unwrap().code()),
+        (StatusCode::BAD_REQUEST, "unexpected_snapshot_event")
+    );
+    let (status, body, _) = send(app, "/mismatch", &notification, true).await;
+    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert!(String::from_utf8_lossy(&body).contains("StripeSignatureLayer"));
+}

@@ -203,6 +203,11 @@ fn scalar() -> impl Strategy<Value = Json> {
         Just(r#""caf\u00e9 \"q\" \\ \/ \n""#.to_owned()),
         Just("\"event\"".to_owned()),
         Just("\"v2.core.event\"".to_owned()),
+        Just("\"2022-02-15T00:27:45.330Z\"".to_owned()),
+        Just("\"2024-02-29T23:59:60.123456789+05:30\"".to_owned()),
+        Just("\"2023-02-29T00:00:00Z\"".to_owned()),
+        "[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]{0,4})?(Z|[+-][0-9]{2}:[0-9]{2})?"
+            .prop_map(|s| format!("\"{s}\"")),
         Just("\"\u{1f600} \u{e9}\"".to_owned()),
     ]
     .prop_map(Json::Scalar)
@@ -222,6 +227,10 @@ fn key() -> impl Strategy<Value = String> {
         Just("\"idempotency_key\""),
         Just("\"data\""),
         Just("\"previous_attributes\""),
+        Just("\"context\""),
+        Just("\"reason\""),
+        Just("\"related_object\""),
+        Just("\"url\""),
         Just("\"\\u0069d\""),
         Just("\"other\""),
         Just("\"\""),
@@ -238,11 +247,19 @@ fn json() -> impl Strategy<Value = Json> {
     })
 }
 
-/// An event: the envelope's members, each of the right type or not, repeated or missing, in any order,
-/// with any values among them.
+/// An event, snapshot or thin: the envelope's members, each of the right type or not, repeated or
+/// missing, in any order, with any values among them.
 fn event() -> impl Strategy<Value = Json> {
     let member = prop_oneof![
         Just(("\"object\"".to_owned(), Json::Scalar("\"event\"".to_owned()))),
+        Just((
+            "\"object\"".to_owned(),
+            Json::Scalar("\"v2.core.event\"".to_owned())
+        )),
+        Just((
+            "\"created\"".to_owned(),
+            Json::Scalar("\"2024-09-17T06:20:52.246Z\"".to_owned())
+        )),
         Just(("\"id\"".to_owned(), Json::Scalar("\"evt_1\"".to_owned()))),
         Just(("\"type\"".to_owned(), Json::Scalar("\"invoice.paid\"".to_owned()))),
         Just(("\"created\"".to_owned(), Json::Scalar("1700000000".to_owned()))),

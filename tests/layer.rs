@@ -555,3 +555,148 @@ async fn the_buffer_budget_is_shared_by_the_layer_and_given_back() {
     let (status, _, _) = through(reconfigured, announced(&large)).await;
     assert_eq!(status, StatusCode::OK);
 }
+
+/// What the inner service found in the request's extensions, for one delivery through `layer`.
+async fn kinds_seen(
+    layer: StripeSignatureLayer,
+    payload: &Bytes,
+    secret: &SigningSecret,
+) -> Result<String, String> {
+    let service =
+        tower::ServiceBuilder::new()
+            .layer(layer)
+            .service_fn(|request: Request<VerifiedBody>| async move {
+                let extensions = request.extensions();
+                let seen = match (
+                    extensions.get::<Event>(),
+                    extensions.get::<tower_stripe_webhook::EventNotification>(),
+                    extensions.get::<tower_stripe_webhook::AnyEvent>(),
+                ) {
+                    (Some(event), None, None) => format!("event {}", event.event_type()),
+                    (None, Some(thin), None) => format!("thin {}", thin.event_type()),
+                    (None, None, Some(tower_stripe_webhook::AnyEvent::Snapshot(event))) => {
+                        format!("any snapshot {}", event.event_type())
+                    }
+                    (None, None, Some(tower_stripe_webhook::AnyEvent::Thin(thin))) => {
+                        format!("any thin {}", thin.event_type())
+                    }
+                    other => panic!("unexpected extensions {other:?}"),
+                };
+                let label = extensions
+                    .get::<Verified>()
+                    .unwrap()
+                    .secret_label()
+                    .unwrap_or("-")
+                    .to_owned();
+                Ok::<_, std::convert::Infallible>(Response::new(Full::new(Bytes::from(format!(
+                    "{seen} ({label})"
+                )))))
+            });
+    let header = tower_stripe_webhook::generate_test_header(payload, secret, Some(NOW));
+    let request = Request::post("/webhook")
+        .header(STRIPE_SIGNATURE, header)
+        .body(Full::new(payload.clone()))
+        .unwrap();
+    let response = service.oneshot(request).await.unwrap();
+    let (status, error) = (response.status(), response.extensions().get::<Error>().cloned());
+    let body = body_string(response.into_body()).await;
+    match error {
+        None if status == StatusCode::OK => Ok(body),
+        Some(error) => {
+            assert_eq!(status, StatusCode::BAD_REQUEST);
+            assert!(body.starts_with(error.code()), "{body}");
+            Err(error.code().to_owned())
+        }
+        None => panic!("{status} without an error"),
+    }
+}
+
+#[tokio::test]
+async fn each_route_takes_its_kind_of_event_and_refuses_the_other_after_verifying_it() {
+    use tower_stripe_webhook::Accept;
+    let snapshot = event_payload("invoice.paid", 600);
+    let thin = Bytes::from_static(
+        br#"{"id":"evt_1","object":"v2.core.event","type":"v2.core.event_destination.ping","created":"2024-03-07T18:27:56.000Z"}"#,
+    );
+    let (snapshot_secret, thin_secret) = (
+        SigningSecret::new("whsec_snapshot_destination")
+            .unwrap()
+            .with_label("snapshot"),
+        SigningSecret::new("whsec_thin_destination")
+            .unwrap()
+            .with_label("thin"),
+    );
+    let layer = |accept: Accept| {
+        StripeSignatureLayer::new(SigningSecrets::new(snapshot_secret.clone()).and(thin_secret.clone()))
+            .clock(|| NOW)
+            .accept(accept)
+    };
+    // The default and `SnapshotEvents`: an `Event`; a thin notification is refused with its own code.
+    for default in [
+        StripeSignatureLayer::new(snapshot_secret.clone()).clock(|| NOW),
+        layer(Accept::SnapshotEvents),
+    ] {
+        assert_eq!(
+            kinds_seen(default.clone(), &snapshot, &snapshot_secret).await,
+            Ok("event invoice.paid (snapshot)".into())
+        );
+    }
+    assert_eq!(
+        kinds_seen(layer(Accept::SnapshotEvents), &thin, &thin_secret).await,
+        Err("unexpected_thin_event".into())
+    );
+    // `ThinEvents`: an `EventNotification`; a snapshot event is refused.
+    assert_eq!(
+        kinds_seen(layer(Accept::ThinEvents), &thin, &thin_secret).await,
+        Ok("thin v2.core.event_destination.ping (thin)".into())
+    );
+    assert_eq!(
+        kinds_seen(layer(Accept::ThinEvents), &snapshot, &snapshot_secret).await,
+        Err("unexpected_snapshot_event".into())
+    );
+    // `AnyEvent`: both, and the label says which destination's secret matched.
+    assert_eq!(
+        kinds_seen(layer(Accept::AnyEvent), &snapshot, &snapshot_secret).await,
+        Ok("any snapshot invoice.paid (snapshot)".into())
+    );
+    assert_eq!(
+        kinds_seen(layer(Accept::AnyEvent), &thin, &thin_secret).await,
+        Ok("any thin v2.core.event_destination.ping (thin)".into())
+    );
+    // The kind is checked only once the signature verified: a forged delivery of the wrong kind is a
+    // signature failure, not a hint about the route.
+    let other = SigningSecret::new("whsec_someone_else").unwrap();
+    for accept in [Accept::SnapshotEvents, Accept::ThinEvents, Accept::AnyEvent] {
+        for payload in [&snapshot, &thin] {
+            assert_eq!(
+                kinds_seen(layer(accept), payload, &other).await,
+                Err("no_matching_signature".into())
+            );
+        }
+    }
+    // `verify_only` after `accept`, and `accept` after `verify_only`: the last call wins.
+    let verify_only = layer(Accept::ThinEvents).verify_only();
+    let service = tower::ServiceBuilder::new().layer(verify_only).service_fn(
+        |request: Request<VerifiedBody>| async move {
+            assert!(request.extensions().get::<VerifiedPayload>().is_some());
+            Ok::<_, std::convert::Infallible>(Response::new(Full::new(Bytes::new())))
+        },
+    );
+    let header = tower_stripe_webhook::generate_test_header(&snapshot, &snapshot_secret, Some(NOW));
+    let request = Request::post("/")
+        .header(STRIPE_SIGNATURE, header)
+        .body(Full::new(snapshot.clone()))
+        .unwrap();
+    assert_eq!(service.oneshot(request).await.unwrap().status(), StatusCode::OK);
+    assert_eq!(
+        kinds_seen(
+            layer(Accept::SnapshotEvents)
+                .verify_only()
+                .accept(Accept::ThinEvents),
+            &thin,
+            &thin_secret
+        )
+        .await,
+        Ok("thin v2.core.event_destination.ping (thin)".into())
+    );
+}

@@ -497,6 +497,142 @@ pub fn expected_event(value: &serde_json::Value) -> Result<serde_json::Value, In
     }))
 }
 
+/// serde_json's reading of a thin event notification, by the crate's documented rule (a JSON object with
+/// `object: "v2.core.event"`, string `id` and `type`), in the shape of [`notification_json`]; or the
+/// reason it is not one.
+pub fn expected_notification(value: &serde_json::Value) -> Result<serde_json::Value, InvalidEvent> {
+    use serde_json::Value;
+    let missing = InvalidEvent::MissingField;
+    let envelope = value.as_object().ok_or(InvalidEvent::NotAnObject)?;
+    let text = |value: Option<&Value>, key: &str| value?.get(key)?.as_str().map(str::to_owned);
+    match text(Some(value), "object").as_deref() {
+        Some("v2.core.event") => {}
+        Some("event") => return Err(InvalidEvent::SnapshotEvent),
+        Some(_) => return Err(InvalidEvent::NotAnEventObject),
+        None => return Err(missing("object")),
+    }
+    let id = text(Some(value), "id").ok_or(missing("id"))?;
+    let event_type = text(Some(value), "type").ok_or(missing("type"))?;
+    let object = |key: &str| envelope.get(key).filter(|v| v.is_object());
+    let reason = object("reason").map(|reason| {
+        let request = reason.get("request").filter(|r| r.is_object());
+        serde_json::json!([
+            text(Some(reason), "type"),
+            text(request, "id"),
+            text(request, "idempotency_key")
+        ])
+    });
+    let related = object("related_object").map(|related| {
+        serde_json::json!([
+            text(Some(related), "id"),
+            text(Some(related), "type"),
+            text(Some(related), "url")
+        ])
+    });
+    Ok(serde_json::json!({
+        "id": id,
+        "type": event_type,
+        "created": text(Some(value), "created"),
+        "livemode": envelope.get("livemode").and_then(Value::as_bool).unwrap_or(false),
+        "context": text(Some(value), "context"),
+        "reason": reason,
+        "related_object": related,
+    }))
+}
+
+/// What the crate read of a thin notification, in the shape of [`expected_notification`].
+pub fn notification_json(notification: &tower_stripe_webhook::EventNotification) -> serde_json::Value {
+    serde_json::json!({
+        "id": notification.id(),
+        "type": notification.event_type(),
+        "created": notification.created(),
+        "livemode": notification.livemode(),
+        "context": notification.context(),
+        "reason": notification.reason().map(|r| serde_json::json!([r.reason_type, r.request_id, r.idempotency_key])),
+        "related_object": notification
+            .related_object()
+            .map(|r| serde_json::json!([r.id, r.object_type, r.url])),
+    })
+}
+
+/// An independent model of the RFC 3339 reader: the date's days counted by walking years and months from
+/// 1970 (the crate uses a closed formula), the fraction truncated to milliseconds.
+pub fn model_rfc3339(text: &str) -> Option<i64> {
+    let (date, rest) = text.split_at_checked(10)?;
+    let [y, m, d]: [&str; 3] = date.split('-').collect::<Vec<_>>().try_into().ok()?;
+    let digits = |s: &str, n: usize| {
+        (s.len() == n && s.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| s.parse::<i64>().ok())
+            .flatten()
+    };
+    let (year, month, day) = (digits(y, 4)?, digits(m, 2)?, digits(d, 2)?);
+    let rest = rest.strip_prefix(['T', 't'])?;
+    let (time, rest) = rest.split_at_checked(8)?;
+    let [h, mi, s]: [&str; 3] = time.split(':').collect::<Vec<_>>().try_into().ok()?;
+    let (hour, minute, second) = (digits(h, 2)?, digits(mi, 2)?, digits(s, 2)?);
+    let (fraction, zone) = match rest.strip_prefix('.') {
+        Some(rest) => {
+            let n = rest.bytes().take_while(u8::is_ascii_digit).count();
+            if n == 0 {
+                return None;
+            }
+            let millis = format!("{:0<3}", &rest[..n.min(3)]).parse::<i64>().ok()?;
+            (millis, &rest[n..])
+        }
+        None => (0, rest),
+    };
+    let offset = match zone {
+        "Z" | "z" => 0,
+        _ => {
+            let (sign, hm) = zone.split_at_checked(1)?;
+            let [oh, om]: [&str; 2] = hm.split(':').collect::<Vec<_>>().try_into().ok()?;
+            let (oh, om) = (digits(oh, 2)?, digits(om, 2)?);
+            if oh > 23 || om > 59 {
+                return None;
+            }
+            match sign {
+                "+" => oh * 60 + om,
+                "-" => -(oh * 60 + om),
+                _ => return None,
+            }
+        }
+    };
+    let leap = |y: i64| y % 4 == 0 && (y % 100 != 0 || y % 400 == 0);
+    let month_days = |y: i64, m: i64| {
+        [
+            31,
+            if leap(y) { 29 } else { 28 },
+            31,
+            30,
+            31,
+            30,
+            31,
+            31,
+            30,
+            31,
+            30,
+            31,
+        ][(m - 1) as usize]
+    };
+    if !(1..=12).contains(&month)
+        || day < 1
+        || day > month_days(year, month)
+        || hour > 23
+        || minute > 59
+        || second > 60
+    {
+        return None;
+    }
+    let mut days = 0i64;
+    if year >= 1970 {
+        days += (1970..year).map(|y| if leap(y) { 366 } else { 365 }).sum::<i64>();
+    } else {
+        days -= (year..1970).map(|y| if leap(y) { 366 } else { 365 }).sum::<i64>();
+    }
+    days += (1..month).map(|m| month_days(year, m)).sum::<i64>() + day - 1;
+    Some((((days * 24 + hour) * 60 + minute - offset) * 60 + second) * 1000 + fraction)
+}
+
 /// Whether serde_json's validating skip accepts `json` as one JSON value: the grammar, UTF-8, control
 /// characters and escapes. It is laxer than a full `serde_json::Value` read in three ways only: no
 /// nesting limit (`Value` stops at 128), numbers beyond `f64`'s range, and lone surrogate escapes.
@@ -512,7 +648,9 @@ pub fn skippable(json: &[u8]) -> bool {
 /// - otherwise it is refused as not JSON, unless serde_json's skip accepts the bytes ([`skippable`]) and
 ///   the envelope's own fields read the same way.
 ///
-/// Returns the event it read.
+/// The same for `EventNotification::from_verified_payload` against [`expected_notification`] (with
+/// `created_unix_millis` against an independent model of RFC 3339), and `AnyEvent` reads each kind as
+/// that kind's reader does. Returns the snapshot event it read.
 pub fn check_envelope(data: &[u8]) -> Option<tower_stripe_webhook::Event> {
     let payload = Bytes::copy_from_slice(data);
     let got = tower_stripe_webhook::Event::from_verified_payload(payload.clone());
@@ -531,8 +669,42 @@ pub fn check_envelope(data: &[u8]) -> Option<tower_stripe_webhook::Event> {
         assert_eq!(event.data_object_raw().first(), Some(&b'{'));
         assert_eq!(event.payload(), &payload);
     }
+    let thin = tower_stripe_webhook::EventNotification::from_verified_payload(payload.clone());
+    let any = tower_stripe_webhook::AnyEvent::from_verified_payload(payload.clone());
+    if let Ok(notification) = &thin {
+        assert_eq!(notification.payload(), &payload);
+        if let Some(created) = notification.created() {
+            assert_eq!(
+                notification.created_unix_millis(),
+                model_rfc3339(created),
+                "{created:?}"
+            );
+        }
+    }
+    // Either kind reads as the kind-specific reader of its kind reads it.
+    match (&any, &got, &thin) {
+        (Ok(tower_stripe_webhook::AnyEvent::Snapshot(a)), Ok(b), _) => {
+            assert_eq!(event_json(a).ok(), event_json(b).ok())
+        }
+        (Ok(tower_stripe_webhook::AnyEvent::Thin(a)), _, Ok(b)) => {
+            assert_eq!(notification_json(a), notification_json(b))
+        }
+        (Err(a), Err(b), Err(c)) => {
+            let (a, b, c) = (reason(a), reason(b), reason(c));
+            assert!(a == b || a == c, "any {a:?}, snapshot {b:?}, thin {c:?}");
+        }
+        (any, got, thin) => panic!("any {any:?}, snapshot {got:?}, thin {thin:?}"),
+    }
     match serde_json::from_slice::<serde_json::Value>(data) {
         Ok(value) => {
+            match (&thin, expected_notification(&value)) {
+                (Ok(notification), Ok(want)) => assert_eq!(notification_json(notification), want),
+                (Err(error), Err(want)) => assert_eq!(reason(error), want),
+                (thin, want) => panic!(
+                    "thin: crate {thin:?}, serde_json {want:?} on {:?}",
+                    String::from_utf8_lossy(data)
+                ),
+            }
             let want = expected_event(&value);
             match (&got, want) {
                 (Ok(event), Ok(want)) => {
@@ -552,16 +724,20 @@ pub fn check_envelope(data: &[u8]) -> Option<tower_stripe_webhook::Event> {
                 ),
             }
         }
-        Err(_) => match &got {
-            Err(error) => assert!(
-                matches!(reason(error), InvalidEvent::Json { .. }) || skippable(data),
-                "serde_json refuses it; the crate says {error:?}"
-            ),
-            Ok(_) => assert!(
-                skippable(data),
-                "serde_json's skip refuses it, the crate took it as an event"
-            ),
-        },
+        Err(_) => {
+            for outcome in [got.as_ref().map(drop), thin.as_ref().map(drop)] {
+                match outcome {
+                    Err(error) => assert!(
+                        matches!(reason(error), InvalidEvent::Json { .. }) || skippable(data),
+                        "serde_json refuses it; the crate says {error:?}"
+                    ),
+                    Ok(()) => assert!(
+                        skippable(data),
+                        "serde_json's skip refuses it, the crate read an event"
+                    ),
+                }
+            }
+        }
     }
     got.ok()
 }
