@@ -8,6 +8,7 @@ mod axum;
 mod error;
 mod event;
 mod header;
+mod idempotency;
 mod layer;
 mod log;
 mod search;
@@ -22,6 +23,10 @@ pub use event::{
     AnyEvent, Event, EventNotification, EventReason, InvalidEvent, RelatedObject, VerifiedPayload,
 };
 pub use header::{MalformedHeader, SignatureHeader};
+pub use idempotency::{
+    Claim, Duplicate, EventKey, Idempotency, IdempotencyFuture, IdempotencyLayer, IdempotencyStore,
+    MemoryStore, StoreError, DEFAULT_LEASE, DEFAULT_MEMORY_CAPACITY, DEFAULT_RETENTION, IDEMPOTENT_REPLAYED,
+};
 pub use layer::{
     Accept, DefaultRejection, RejectionResponse, ResponseBody, ResponseFuture, StripeSignature,
     StripeSignatureLayer, VerifiedBody, DEFAULT_BODY_LIMIT, DEFAULT_MAX_BUFFERED_BYTES,
