@@ -402,20 +402,23 @@ impl<St: IdempotencyStore> Drop for Held<St> {
             std::mem::take(&mut self.key),
             std::mem::take(&mut self.owner),
         );
-        let release = async move {
+        let mut release = Box::pin(async move {
             let _ = store.release(&key, &owner).await;
-        };
+        });
+        // One poll at once, which is all the memory store needs; a store that has to wait for its server
+        // finishes on the tokio runtime when there is one (feature `tokio`), else its claim ends with its
+        // lease.
+        if release
+            .as_mut()
+            .poll(&mut Context::from_waker(std::task::Waker::noop()))
+            .is_ready()
+        {
+            return;
+        }
         #[cfg(feature = "tokio")]
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {
             runtime.spawn(release);
-            return;
         }
-        // Without a runtime to spawn on: one poll, which is all the memory store needs; any other store's
-        // claim then ends with its lease.
-        let mut release = std::pin::pin!(release);
-        let _ = release
-            .as_mut()
-            .poll(&mut Context::from_waker(std::task::Waker::noop()));
     }
 }
 
