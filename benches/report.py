@@ -8,8 +8,8 @@ import os
 import sys
 
 ROOT = os.path.join(os.path.dirname(__file__), "..", "target", "criterion")
-GROUPS = ["hmac_baseline", "verify", "verify_event", "verify_rotation", "reject_unsigned", "layer",
-          "baseline_service"]
+GROUPS = ["hmac_baseline", "verify", "verify_event", "reject_unsigned", "diagnose_within_budget",
+          "diagnose_over_budget", "verify_rotation", "layer", "baseline_service"]
 SIZES = [512, 2048, 8192, 65536]
 ADVERSARIAL = ["normal_event", "deep_nesting", "many_members", "many_short_strings", "long_escaped_string",
                "repeated_data_and_object", "numbers", "whitespace"]
@@ -56,6 +56,8 @@ floors = [
     ("verify_event / hmac_baseline (<= 2.3 at 2 KiB, <= 1.9 at 8 and 64 KiB)", over("verify_event", "hmac_baseline")),
     ("verify_rotation / verify (<= 2.1)", over("verify_rotation", "verify")),
     ("reject_unsigned / hmac_baseline (<= 1.10)", over("reject_unsigned", "hmac_baseline")),
+    ("diagnose_within_budget / hmac_baseline (bounded)", over("diagnose_within_budget", "hmac_baseline")),
+    ("diagnose_over_budget / hmac_baseline (as reject_unsigned)", over("diagnose_over_budget", "hmac_baseline")),
     ("(layer - baseline_service) / verify_event (<= 1.25 at 2 KiB)",
      lambda s: (m[("layer", s)] - m[("baseline_service", s)]) / m[("verify_event", s)]),
 ]

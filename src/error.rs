@@ -2,7 +2,7 @@
 
 use std::{error::Error as StdError, fmt, sync::Arc};
 
-use crate::{event::InvalidEvent, header::MalformedHeader};
+use crate::{diagnose::Diagnosis, event::InvalidEvent, header::MalformedHeader};
 
 /// Why a webhook delivery was rejected.
 ///
@@ -23,24 +23,61 @@ use crate::{event::InvalidEvent, header::MalformedHeader};
 pub struct Error {
     kind: ErrorKind,
     source: Option<Arc<dyn StdError + Send + Sync>>,
+    diagnosis: Option<Box<Diagnosis>>,
 }
 
 impl Error {
     pub(crate) fn new(kind: ErrorKind) -> Self {
-        Self { kind, source: None }
+        Self {
+            kind,
+            source: None,
+            diagnosis: None,
+        }
     }
 
     pub(crate) fn with_source(kind: ErrorKind, source: impl StdError + Send + Sync + 'static) -> Self {
         Self {
-            kind,
             source: Some(Arc::new(source)),
+            ..Self::new(kind)
         }
     }
 
     pub(crate) fn with_boxed_source(kind: ErrorKind, source: Box<dyn StdError + Send + Sync>) -> Self {
         Self {
-            kind,
             source: Some(Arc::from(source)),
+            ..Self::new(kind)
+        }
+    }
+
+    pub(crate) fn with_diagnosis(mut self, diagnosis: Option<Diagnosis>) -> Self {
+        self.diagnosis = diagnosis.map(Box::new);
+        self
+    }
+
+    /// Why the signature did not match, when [`Diagnose`](crate::Diagnose) is enabled and its budget
+    /// allowed a diagnosis (only for [`ErrorKind::NoMatchingSignature`]).
+    ///
+    /// ```
+    /// # use tower_stripe_webhook::{Cause, Diagnose, SigningSecret, Verifier};
+    /// let verifier = Verifier::new(SigningSecret::new("whsec_example")?).diagnose(Diagnose::new());
+    /// let error = verifier.verify_at(b"t=1,v1=00", b"not json", 1).unwrap_err();
+    /// assert_eq!(error.diagnosis().map(|d| d.cause()), Some(Cause::NotJson));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn diagnosis(&self) -> Option<&Diagnosis> {
+        self.diagnosis.as_deref()
+    }
+
+    /// The message of the default rejection body: the `Display` text, with the diagnosis only where
+    /// [`Diagnose::in_response`](crate::Diagnose::in_response) allows it.
+    pub(crate) fn response_message(&self) -> String {
+        match &self.diagnosis {
+            Some(diagnosis) if !diagnosis.in_response() => {
+                let mut plain = self.clone();
+                plain.diagnosis = None;
+                plain.to_string()
+            }
+            _ => self.to_string(),
         }
     }
 
@@ -152,6 +189,16 @@ const SIGNATURE_DOCS: &str = "https://docs.stripe.com/webhooks/signature";
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.kind_message(f)?;
+        match &self.diagnosis {
+            Some(diagnosis) => write!(f, ". Diagnosis: {diagnosis}"),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Error {
+    fn kind_message(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.kind {
             ErrorKind::MissingHeader => f.write_str(
                 "the request has no Stripe-Signature header: it was not sent by Stripe, or a proxy or \
@@ -213,6 +260,9 @@ impl fmt::Debug for Error {
         debug.field("kind", &self.kind);
         if let Some(source) = &self.source {
             debug.field("source", source);
+        }
+        if let Some(diagnosis) = &self.diagnosis {
+            debug.field("diagnosis", diagnosis);
         }
         debug.finish()
     }

@@ -5,6 +5,7 @@
 
 #[cfg(feature = "axum")]
 mod axum;
+mod diagnose;
 mod error;
 mod event;
 mod header;
@@ -18,6 +19,7 @@ mod verify;
 
 #[cfg(feature = "axum")]
 pub use axum::MissingStripeSignatureLayer;
+pub use diagnose::{Cause, Diagnose, Diagnosis};
 pub use error::{Error, ErrorKind};
 pub use event::{
     AnyEvent, Event, EventNotification, EventReason, InvalidEvent, RelatedObject, VerifiedPayload,

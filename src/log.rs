@@ -63,6 +63,7 @@ pub(crate) fn rejected(
         timestamp_age_secs = age.map(crate::header::saturate),
         v1_signatures = header.as_ref().map(SignatureHeader::signature_count),
         secrets = verifier.secrets().len(),
+        diagnosis = error.diagnosis().map(crate::Diagnosis::code),
         "stripe webhook rejected: {error}"
     );
 }

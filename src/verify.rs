@@ -12,10 +12,11 @@ use http::{header::HeaderName, HeaderMap, HeaderValue};
 use subtle::ConstantTimeEq;
 
 use crate::{
+    diagnose::Diagnose,
     error::{Error, ErrorKind},
     event::{AnyEvent, Event, EventNotification},
     header::{saturate, MalformedHeader, SignatureHeader},
-    secret::{SigningSecrets, HEX},
+    secret::{SigningSecret, SigningSecrets, HEX},
 };
 
 /// The name of the header Stripe signs deliveries with.
@@ -88,6 +89,7 @@ pub struct Verifier {
     tolerance: Option<u64>,
     reject_future: bool,
     clock: Arc<dyn Clock>,
+    diagnose: Option<Diagnose>,
 }
 
 impl Verifier {
@@ -98,7 +100,29 @@ impl Verifier {
             tolerance: Some(DEFAULT_TOLERANCE.as_secs()),
             reject_future: false,
             clock: Arc::new(SystemClock),
+            diagnose: None,
         }
+    }
+
+    /// Diagnoses `no_matching_signature` rejections: when no secret matches, the signature is checked
+    /// again under the transformations the usual culprits apply to a body and under the diagnostic
+    /// secrets, within a budget; the [`Diagnosis`](crate::Diagnosis) goes into the error. Off by default.
+    ///
+    /// ```
+    /// # use tower_stripe_webhook::{generate_test_header, Cause, Diagnose, SigningSecret, Verifier};
+    /// let live = SigningSecret::new("whsec_live_endpoint")?;
+    /// let test_mode = SigningSecret::new("whsec_test_mode_endpoint")?.with_label("test-mode");
+    /// let verifier = Verifier::new(live).diagnose(Diagnose::new().with_secret(test_mode.clone()));
+    /// let header = generate_test_header(b"{}", &test_mode, None);
+    /// let error = verifier.verify(&header, b"{}").unwrap_err();
+    /// let diagnosis = error.diagnosis().unwrap();
+    /// assert_eq!((diagnosis.cause(), diagnosis.secret_label()), (Cause::DiagnosticSecret, Some("test-mode")));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[must_use]
+    pub fn diagnose(mut self, diagnose: Diagnose) -> Self {
+        self.diagnose = Some(diagnose);
+        self
     }
 
     /// How old a signature may be (whole seconds; an age equal to the tolerance is accepted, as in every
@@ -337,14 +361,20 @@ impl Verifier {
             }
         }
         let Some((secret_index, secret)) = matched else {
-            return Err(Error::new(if non_ascii {
-                ErrorKind::MalformedHeader(MalformedHeader::NonAsciiSignature)
-            } else {
-                ErrorKind::NoMatchingSignature {
-                    signatures: header.signature_count(),
-                    secrets: self.secrets.len(),
-                }
-            }));
+            if non_ascii {
+                return Err(Error::new(ErrorKind::MalformedHeader(
+                    MalformedHeader::NonAsciiSignature,
+                )));
+            }
+            let diagnosis = self
+                .diagnose
+                .as_ref()
+                .and_then(|diagnose| diagnose.run(header, payload, &self.secrets));
+            return Err(Error::new(ErrorKind::NoMatchingSignature {
+                signatures: header.signature_count(),
+                secrets: self.secrets.len(),
+            })
+            .with_diagnosis(diagnosis));
         };
 
         // i128 arithmetic: no `t` and `now` can overflow it.
@@ -374,6 +404,12 @@ impl Verifier {
             clock_skew,
         })
     }
+}
+
+/// Whether one of `header`'s `v1` signatures is the HMAC of `payload` under `secret`.
+pub(crate) fn matches_any(header: &SignatureHeader<'_>, payload: &[u8], secret: &SigningSecret) -> bool {
+    let mac = secret.mac(&header.signed_timestamp(), payload);
+    matches!(find_match(&mac, header), Outcome::Match)
 }
 
 /// The one `Stripe-Signature` header of a request.
@@ -455,6 +491,7 @@ impl fmt::Debug for Verifier {
             .field("tolerance", &self.tolerance)
             .field("reject_future", &self.reject_future)
             .field("clock", &format_args!("<clock>"))
+            .field("diagnose", &self.diagnose)
             .finish()
     }
 }

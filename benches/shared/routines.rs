@@ -1,7 +1,8 @@
 //! The routine behind each bench id, set up once per payload size (`verify.rs` times them).
 //!
 //! Ids (kept stable so runs can be compared): `hmac_baseline/{size}`, `verify/{size}`,
-//! `verify_event/{size}`, `verify_rotation/{size}`, `reject_unsigned/{size}`, `layer/{size}`,
+//! `verify_event/{size}`, `reject_unsigned/{size}`, `diagnose_within_budget/{size}`,
+//! `diagnose_over_budget/{size}`, `verify_rotation/{size}`, `layer/{size}`,
 //! `baseline_service/{size}`, and `adversarial/{kind}/{size}`. See BENCHMARKS.md for the targets.
 
 use std::{convert::Infallible, hint::black_box};
@@ -13,7 +14,7 @@ use http_body_util::{BodyExt, Full};
 use sha2::Sha256;
 use tower::{ServiceBuilder, ServiceExt};
 use tower_stripe_webhook::{
-    SigningSecret, SigningSecrets, StripeSignatureLayer, VerifiedBody, Verifier, STRIPE_SIGNATURE,
+    Diagnose, SigningSecret, SigningSecrets, StripeSignatureLayer, VerifiedBody, Verifier, STRIPE_SIGNATURE,
 };
 
 use crate::support;
@@ -49,11 +50,15 @@ pub fn all() -> Vec<Bench> {
     benches.into_iter().map(|(_, bench)| bench).collect()
 }
 
-fn routines(size: usize) -> [(&'static str, Routine); 7] {
+fn routines(size: usize) -> [(&'static str, Routine); 9] {
     let verifier = Verifier::new(support::secret()).clock(|| support::NOW);
     let event_verifier = verifier.clone();
     let unsigned_verifier = verifier.clone();
     let forged = forged_body(size);
+    // Diagnosis on: every forged request diagnosed (a budget no flood spends), or none (a spent budget).
+    let diagnosing = verifier.clone().diagnose(Diagnose::new().per_second(u32::MAX));
+    let spent = verifier.clone().diagnose(Diagnose::new().per_second(0));
+    let (forged_for_diagnosis, forged_over_budget) = (forged.clone(), forged.clone());
     let old = SigningSecret::new("whsec_previous_secret_for_rotation").unwrap();
     let rotation = Verifier::new(SigningSecrets::new(old).and(support::secret())).clock(|| support::NOW);
     let keyed = Hmac::<Sha256>::new_from_slice(support::SECRET.as_bytes()).unwrap();
@@ -79,7 +84,7 @@ fn routines(size: usize) -> [(&'static str, Routine); 7] {
             .unwrap()
     };
 
-    let routines: [(&'static str, Routine); 7] = [
+    let routines: [(&'static str, Routine); 9] = [
         (
             "hmac_baseline",
             Box::new(move |payload, _| {
@@ -118,6 +123,21 @@ fn routines(size: usize) -> [(&'static str, Routine); 7] {
             Box::new(move |_, header| {
                 let rejected = unsigned_verifier.verify_event(black_box(header.as_bytes()), forged.clone());
                 black_box(rejected.is_err());
+            }),
+        ),
+        (
+            "diagnose_within_budget",
+            Box::new(move |_, header| {
+                let error =
+                    diagnosing.verify_event(black_box(header.as_bytes()), forged_for_diagnosis.clone());
+                black_box(error.err().and_then(|error| error.diagnosis().map(|d| d.code())));
+            }),
+        ),
+        (
+            "diagnose_over_budget",
+            Box::new(move |_, header| {
+                let error = spent.verify_event(black_box(header.as_bytes()), forged_over_budget.clone());
+                black_box(error.err().and_then(|error| error.diagnosis().map(|d| d.code())));
             }),
         ),
         (

@@ -165,6 +165,22 @@ impl<R> StripeSignatureLayer<R> {
         self
     }
 
+    /// Diagnoses `no_matching_signature` rejections, within a budget shared by every service the layer
+    /// builds; see [`Verifier::diagnose`] and [`Diagnose`](crate::Diagnose).
+    ///
+    /// ```
+    /// use tower_stripe_webhook::{Diagnose, SigningSecret, StripeSignatureLayer};
+    ///
+    /// let layer = StripeSignatureLayer::new(SigningSecret::new("whsec_example")?)
+    ///     .diagnose(Diagnose::new().in_response());
+    /// # let _ = layer;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn diagnose(mut self, diagnose: crate::Diagnose) -> Self {
+        self.config.verifier = self.config.verifier.diagnose(diagnose);
+        self
+    }
+
     /// The clock to verify timestamps against; see [`Verifier::clock`].
     pub fn clock(mut self, clock: impl Clock) -> Self {
         self.config.verifier = self.config.verifier.clock(clock);

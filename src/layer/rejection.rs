@@ -62,7 +62,11 @@ pub struct DefaultRejection;
 
 impl RejectionResponse for DefaultRejection {
     fn response(&mut self, error: &Error) -> Response<Bytes> {
-        let mut response = Response::new(Bytes::from(format!("{}: {error}\n", error.code())));
+        let mut response = Response::new(Bytes::from(format!(
+            "{}: {}\n",
+            error.code(),
+            error.response_message()
+        )));
         *response.status_mut() = status(error);
         response.headers_mut().insert(
             CONTENT_TYPE,
