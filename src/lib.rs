@@ -12,6 +12,7 @@ mod header;
 mod idempotency;
 mod layer;
 mod log;
+mod metrics;
 mod search;
 mod secret;
 mod sign;

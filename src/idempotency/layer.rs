@@ -319,6 +319,7 @@ where
                 match store.claim(&key, &owner, config.lease).await {
                     Ok(Claim::Claimed) => {}
                     Ok(Claim::Done) => {
+                        crate::metrics::idempotency("duplicate");
                         let mut response = answer(StatusCode::OK, "", None);
                         response
                             .headers_mut()
@@ -327,6 +328,7 @@ where
                         return Ok(response);
                     }
                     Ok(Claim::InProgress { retry_after }) => {
+                        crate::metrics::idempotency("in_progress");
                         let mut response = answer(
                             StatusCode::CONFLICT,
                             "this event is being handled by another delivery; retry later\n",
@@ -336,10 +338,12 @@ where
                         return Ok(response);
                     }
                     Err(error) if config.fail_open => {
+                        crate::metrics::idempotency("store_error");
                         log_store_error(&error, "claim; failing open, the handler runs without a claim");
                         return inner.call(request).await.map(|r| r.map(ResponseBody::inner));
                     }
                     Err(error) => {
+                        crate::metrics::idempotency("store_error");
                         log_store_error(&error, "claim; answering 503 so that Stripe retries");
                         return Ok(answer(
                             StatusCode::SERVICE_UNAVAILABLE,
@@ -357,6 +361,7 @@ where
                 let result = inner.call(request).await;
                 claim.armed = false;
                 let done = matches!(&result, Ok(response) if response.status().is_success());
+                crate::metrics::idempotency(if done { "handled" } else { "released" });
                 let settled = if done {
                     claim
                         .store

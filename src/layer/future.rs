@@ -218,26 +218,25 @@ impl Reservation {
     /// Counts `bytes` more, unless the layer's total would go over its budget.
     fn reserve(&mut self, bytes: usize) -> bool {
         let budget = self.shared.config.max_buffered;
-        let reserved = self
-            .shared
-            .state
-            .buffered
-            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |total| {
-                total.checked_add(bytes).filter(|&total| total <= budget)
-            })
-            .is_ok();
-        if reserved {
+        let reserved =
+            self.shared
+                .state
+                .buffered
+                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |total| {
+                    total.checked_add(bytes).filter(|&total| total <= budget)
+                });
+        if let Ok(before) = reserved {
             self.held += bytes;
+            crate::metrics::buffered(before + bytes);
         }
-        reserved
+        reserved.is_ok()
     }
 
     fn release(&mut self) {
         if self.held > 0 {
-            self.shared
-                .state
-                .buffered
-                .fetch_sub(std::mem::take(&mut self.held), Ordering::Relaxed);
+            let held = std::mem::take(&mut self.held);
+            let before = self.shared.state.buffered.fetch_sub(held, Ordering::Relaxed);
+            crate::metrics::buffered(before - held);
         }
     }
 }
