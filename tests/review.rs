@@ -424,3 +424,163 @@ async fn keep_alive_after_a_rejection() {
     assert!(text.starts_with("HTTP/1.1 413"), "{text}");
     assert!(text.to_ascii_lowercase().contains("connection: close"), "{text}");
 }
+
+/// Interleaved minimum times (each round runs one batch of every routine, so all sample the same moments
+/// of a shared machine): a forged crafted body against a valid `verify` (one HMAC either way), and
+/// `verify_event` against both. Run in release with `--ignored --nocapture`.
+#[test]
+#[ignore = "a measurement, not a check: run with --release --ignored --nocapture"]
+fn probe_interleaved_min_times() {
+    use std::hint::black_box;
+    let verifier = Verifier::new(secret()).clock(|| NOW);
+    let other = SigningSecret::new("whsec_someone_else").unwrap();
+    for size in [2048usize, 8192, 65536, 1 << 20] {
+        let event = support::realistic_event(size);
+        let header = sign(&event);
+        let forged_body = Bytes::from(fill(
+            r#"{"id":"evt_1","object":"event","type":"x","created":1,"data":{"#,
+            r#""object":{},"#,
+            r#""object":{}}}"#,
+            size,
+        ));
+        let forged = generate_test_header(&forged_body, &other, Some(NOW));
+        let short_strings = Bytes::from(fill(
+            r#"{"id":"evt_1","object":"event","type":"x","created":1,"data":{"object":{"a":["#,
+            r#""a","#,
+            r#""a"]}}}"#,
+            size,
+        ));
+        let short_header = sign(&short_strings);
+        let members = Bytes::from(fill(
+            r#"{"id":"evt_1","object":"event","type":"x","created":1,"data":{"object":{"#,
+            r#""k":1,"#,
+            r#""k":1}}}"#,
+            size,
+        ));
+        let members_header = sign(&members);
+        let routines: Vec<(&str, Box<dyn Fn()>)> = vec![
+            (
+                "verify",
+                Box::new(|| drop(black_box(verifier.verify(header.as_bytes(), &event).unwrap()))),
+            ),
+            (
+                "reject_unsigned",
+                Box::new(|| {
+                    black_box(
+                        verifier
+                            .verify_event(forged.as_bytes(), forged_body.clone())
+                            .is_err(),
+                    );
+                }),
+            ),
+            (
+                "verify_event",
+                Box::new(|| {
+                    drop(black_box(
+                        verifier.verify_event(header.as_bytes(), event.clone()).unwrap(),
+                    ))
+                }),
+            ),
+            (
+                "short_strings",
+                Box::new(|| {
+                    drop(black_box(
+                        verifier
+                            .verify_event(short_header.as_bytes(), short_strings.clone())
+                            .unwrap(),
+                    ))
+                }),
+            ),
+            (
+                "many_members",
+                Box::new(|| {
+                    drop(black_box(
+                        verifier
+                            .verify_event(members_header.as_bytes(), members.clone())
+                            .unwrap(),
+                    ))
+                }),
+            ),
+        ];
+        let iterations = (1 << 21) / size + 1;
+        let mut best = vec![Duration::MAX; routines.len()];
+        let deadline = Instant::now() + Duration::from_secs(6);
+        let mut rounds = 0;
+        while rounds < 200 && Instant::now() < deadline {
+            for (i, (_, routine)) in routines.iter().enumerate() {
+                let started = Instant::now();
+                for _ in 0..iterations {
+                    routine();
+                }
+                best[i] = best[i].min(started.elapsed() / iterations as u32);
+            }
+            rounds += 1;
+        }
+        let base = best[0].as_secs_f64();
+        let line: Vec<String> = routines
+            .iter()
+            .zip(&best)
+            .map(|((name, _), t)| format!("{name} {:.2?} ({:.2}x)", t, t.as_secs_f64() / base))
+            .collect();
+        println!("{size:>8} B, {rounds} rounds: {}", line.join(", "));
+    }
+}
+
+/// `created_unix_millis` on edge dates, against Python's `datetime` (milliseconds truncated toward the
+/// past), and no panic on odd input (the debug build has overflow checks).
+#[test]
+fn thin_created_edge_dates() {
+    let millis = |created: &str| {
+        let payload = format!(
+            r#"{{"id":"e","object":"v2.core.event","type":"t","created":{}}}"#,
+            serde_json::json!(created)
+        );
+        EventNotification::from_verified_payload(Bytes::from(payload))
+            .unwrap()
+            .created_unix_millis()
+    };
+    for (text, want) in [
+        ("1600-02-29T12:00:00Z", -11_670_955_200_000),
+        ("1900-02-28T23:59:59.999Z", -2_203_891_200_001),
+        ("2100-03-01T00:00:00+14:00", 4_107_492_000_000),
+        ("0001-01-01T00:00:00-12:00", -62_135_553_600_000),
+        (
+            "9999-12-31T23:59:59.9999999999999999999-23:59",
+            253_402_387_139_999,
+        ),
+        ("2024-02-29T00:00:00.5+05:30", 1_709_145_000_500),
+        ("1969-12-31T23:59:59.0005Z", -1000),
+        ("2000-01-01T00:00:00.000001Z", 946_684_800_000),
+    ] {
+        assert_eq!(millis(text), Some(want), "{text}");
+    }
+    let long_fraction = format!("2022-02-15T00:27:45.{}Z", "9".repeat(100_000));
+    assert_eq!(millis(&long_fraction), Some(1_644_884_865_999));
+    for text in [
+        "1900-02-29T00:00:00Z",
+        "2022-02-15T00:27:45.٣Z",
+        "2022-02-15T00:27:45+01:0٣",
+        "2022-02-15T00:27:4５Z",
+        "2022-02-15T00:27:45.",
+        "2022-02-15T00:27:45+",
+        "2022-02-15T00:27:45.330+01:00:00",
+        "2022-02-15T00:27:45.330-1:00",
+        "９９９９-12-31T23:59:59Z",
+    ] {
+        assert_eq!(millis(text), None, "{text}");
+    }
+}
+
+/// SECURITY.md named `data.object` as where serde_json's skip is laxer than a `Value` read; it is every
+/// value the envelope skips: an unknown member at the top level, in `request`, in a thin notification.
+#[test]
+fn the_skip_laxities_hold_for_every_skipped_value_not_only_data_object() {
+    let deep = format!("{}{}", "[".repeat(200), "]".repeat(200));
+    for extra in [r#""\ud800""#.to_owned(), "1e999".to_owned(), deep] {
+        let payload = format!(
+            r#"{{"id":"e","object":"event","type":"t","created":1,"data":{{"object":{{}}}},"unknown":{extra},"request":{{"x":{extra}}}}}"#
+        );
+        assert!(serde_json::from_str::<serde_json::Value>(&payload).is_err());
+        assert!(tower_stripe_webhook::Event::from_verified_payload(Bytes::from(payload)).is_ok());
+    }
+}
