@@ -425,6 +425,9 @@ async fn keep_alive_after_a_rejection() {
     assert!(text.to_ascii_lowercase().contains("connection: close"), "{text}");
 }
 
+/// A timed routine of `probe_interleaved_min_times`.
+type Routine<'a> = Box<dyn Fn() + 'a>;
+
 /// Interleaved minimum times (each round runs one batch of every routine, so all sample the same moments
 /// of a shared machine): a forged crafted body against a valid `verify` (one HMAC either way), and
 /// `verify_event` against both. Run in release with `--ignored --nocapture`.
@@ -458,7 +461,7 @@ fn probe_interleaved_min_times() {
             size,
         ));
         let members_header = sign(&members);
-        let routines: Vec<(&str, Box<dyn Fn()>)> = vec![
+        let routines: Vec<(&str, Routine<'_>)> = vec![
             (
                 "verify",
                 Box::new(|| drop(black_box(verifier.verify(header.as_bytes(), &event).unwrap()))),
