@@ -166,7 +166,7 @@ pub enum ErrorKind {
         /// The tolerance, in seconds.
         tolerance: u64,
     },
-    /// The signature is valid but the payload is not a Stripe snapshot event envelope.
+    /// The signature is valid but the payload is not an event of the kind the route accepts.
     NotAnEvent(InvalidEvent),
     /// The body is larger than the configured limit.
     PayloadTooLarge {
@@ -236,7 +236,7 @@ impl Error {
             ),
             ErrorKind::NotAnEvent(reason) => write!(
                 f,
-                "the signature is valid, but the payload is not a Stripe snapshot event: {reason}"
+                "the signature is valid, but the payload is not an event this route accepts: {reason}"
             ),
             ErrorKind::PayloadTooLarge { limit } => {
                 write!(f, "the request body is larger than the {limit} byte limit")

@@ -644,11 +644,33 @@ impl fmt::Display for SecretError {
                     VarError::NotPresent => "it is not set",
                     VarError::NotUnicode(_) => "its value is not valid Unicode",
                 };
-                write!(f, "cannot read the signing secrets from ${name}: {why}")
+                match variable_name(name) {
+                    Some(name) => write!(f, "cannot read the signing secrets from ${name}: {why}"),
+                    None => write!(
+                        f,
+                        "cannot read the signing secrets: what was given as the variable's name is not one \
+                         (pass the name, e.g. \"STRIPE_WEBHOOK_SECRET\", not the value): {why}"
+                    ),
+                }
             }
-            Self::InEnvVar { name, error } => write!(f, "${name}: {error}"),
+            Self::InEnvVar { name, error } => match variable_name(name) {
+                Some(name) => write!(f, "${name}: {error}"),
+                None => write!(f, "the signing secrets' variable: {error}"),
+            },
         }
     }
+}
+
+/// `name` as the messages show it, or `None` when it is not a variable name: a value that starts like a key
+/// or secret, or has other characters than `A-Z a-z 0-9 _`, is what `from_env(&secret)` passes by mistake,
+/// and is not shown.
+fn variable_name(name: &str) -> Option<&str> {
+    let looks_like_key = KEY_PREFIXES.iter().any(|prefix| {
+        name.get(..prefix.len())
+            .is_some_and(|start| start.eq_ignore_ascii_case(prefix))
+    });
+    let plain = !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+    (plain && !looks_like_key).then_some(name)
 }
 
 /// The `Display` message: what `main` prints for an error it returns. The variants hold nothing secret, but
