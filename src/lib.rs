@@ -13,18 +13,20 @@ mod log;
 mod search;
 mod secret;
 mod sign;
+pub mod test_helpers;
 mod verify;
 
 #[cfg(feature = "axum")]
-pub use axum::MissingStripeSignatureLayer;
+pub use axum::{IntoResponseRejection, MissingStripeSignatureLayer, ViaIntoResponse};
 pub use error::{Error, ErrorKind};
 pub use event::{
     AnyEvent, Event, EventNotification, EventReason, InvalidEvent, RelatedObject, VerifiedPayload,
 };
 pub use header::{MalformedHeader, SignatureHeader};
 pub use layer::{
-    Accept, DefaultRejection, RejectionResponse, ResponseBody, ResponseFuture, StripeSignature,
-    StripeSignatureLayer, VerifiedBody, DEFAULT_BODY_LIMIT, DEFAULT_MAX_BUFFERED_BYTES,
+    Accept, AsRejectionResponse, DefaultRejection, IntoRejectionResponse, RejectionResponse, ResponseBody,
+    ResponseFuture, StripeSignature, StripeSignatureLayer, VerifiedBody, DEFAULT_BODY_LIMIT,
+    DEFAULT_MAX_BUFFERED_BYTES,
 };
 pub use secret::{SecretError, SigningSecret, SigningSecrets};
 pub use sign::{compute_signature, generate_test_header};
