@@ -1,4 +1,11 @@
-#![doc = include_str!("../README.md")]
+// The README is the crate's documentation, and its code blocks are doc tests, written as whole programs
+// with no hidden lines; its axum programs need the `axum` feature (docs.rs builds with every feature).
+#![cfg_attr(feature = "axum", doc = include_str!("../README.md"))]
+#![cfg_attr(
+    not(feature = "axum"),
+    doc = "Stripe webhook signature verification for Tower. The documentation with its examples is the \
+           README, rendered here with the `axum` feature on: `cargo doc --all-features`."
+)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(unsafe_code, unreachable_pub)]
 #![warn(missing_docs, missing_debug_implementations, rust_2018_idioms)]
