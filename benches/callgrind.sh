@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 id=$1
-cargo bench --bench verify --no-run >/dev/null 2>&1
+cargo bench -p tower-stripe-webhook-benches --bench verify --no-run >/dev/null 2>&1
 bin=$(ls -t target/release/deps/verify-* | grep -v '\.d$' | head -1)
 out=$(mktemp)
 valgrind --tool=callgrind --callgrind-out-file="$out" "$bin" --bench --profile-time 1 "$id" >/dev/null 2>&1

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# End-to-end load: the axum example with and without StripeSignatureLayer, on 127.0.0.1 only, each loaded
+# End-to-end load: the load-test server (benches/load_server.rs) with and without StripeSignatureLayer, on 127.0.0.1 only, each loaded
 # with wrk for a fixed time (2 KiB signed event, 32 connections), in alternating rounds. A third server,
 # the same app computing one HMAC-SHA256 of each body and checking nothing (`--hmac-only`), is loaded in
 # the same rounds: its ratio to the baseline is the floor, what the one HMAC pass every verifier makes
@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 DURATION=${DURATION:-10}
 ROUNDS=${ROUNDS:-3}
 SECRET=whsec_load_test_only_not_a_real_secret
-# CONNECTIONS, THREADS, wrk, and the example built as $bin.
+# CONNECTIONS, THREADS, wrk, and the load-test server built as $bin.
 source benches/wrk.sh
 
 work=$(mktemp -d)
@@ -49,7 +49,7 @@ PY
 
 start() {
   local name=$1 port=$2; shift 2
-  STRIPE_WEBHOOK_SECRET=$SECRET PORT=$port "$bin" --quiet "$@" >"$work/$name.log" 2>&1 &
+  STRIPE_WEBHOOK_SECRET=$SECRET PORT=$port "$bin" "$@" >"$work/$name.log" 2>&1 &
   servers+=($!)
   for _ in $(seq 50); do curl -s -o /dev/null "http://127.0.0.1:$port/" && break; sleep 0.1; done
   # A request must verify before the runs count.

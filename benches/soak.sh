@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Soak: the axum example (with the layer) under wrk at saturation on 127.0.0.1 only, for a bounded time,
+# Soak: the load-test server (benches/load_server.rs, with the layer) under wrk at saturation on 127.0.0.1 only, for a bounded time,
 # with a mix of valid, tampered, expired, unsigned and oversize deliveries in equal parts.
 #
-# Every request carries an `x-request-id` naming its kind, which the example copies onto the response
+# Every request carries an `x-request-id` naming its kind, which the server copies onto the response
 # (rejections included), so every answer is checked against what its request deserved: valid -> 200,
 # tampered -> 400 no_matching_signature, expired -> 400 timestamp_too_old, unsigned -> 400
 # missing_header, oversize -> 413 payload_too_large; no 5xx. The server's resident memory at the end must
@@ -17,7 +17,7 @@ PORT=${PORT:-3941}
 LIMIT=65536
 SECRET=whsec_soak_test_only_not_a_real_secret
 
-# CONNECTIONS, THREADS, wrk, and the example built as $bin.
+# CONNECTIONS, THREADS, wrk, and the load-test server built as $bin.
 source benches/wrk.sh
 
 work=$(mktemp -d)
@@ -116,7 +116,7 @@ LUA
 
 rss() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
 
-STRIPE_WEBHOOK_SECRET=$SECRET PORT=$PORT BODY_LIMIT=$LIMIT "$bin" --quiet >/dev/null 2>&1 &
+STRIPE_WEBHOOK_SECRET=$SECRET PORT=$PORT BODY_LIMIT=$LIMIT "$bin" >/dev/null 2>&1 &
 server=$!
 for _ in $(seq 50); do curl -s -o /dev/null "http://127.0.0.1:$PORT/" && break; sleep 0.1; done
 

@@ -1,11 +1,12 @@
 # Sourced by load.sh and soak.sh (from the project's root): wrk's connection and thread defaults, wrk
-# itself (the Debian package, installed when missing), and the axum example built in release mode, whose
-# path is left in `bin`. LOAD_CARGO_TARGET_DIR builds it in another target directory.
+# itself (the Debian package, installed when missing), and the load-test server (benches/load_server.rs)
+# built in release mode, whose path is left in `bin`. LOAD_CARGO_TARGET_DIR builds it in another target
+# directory.
 CONNECTIONS=${CONNECTIONS:-32}
 THREADS=${THREADS:-2}
 if ! command -v wrk >/dev/null 2>&1; then
   echo "installing wrk (Debian package)" >&2
   if [ "$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq wrk >/dev/null; else sudo apt-get update -qq && sudo apt-get install -y -qq wrk >/dev/null; fi
 fi
-cargo build -q --release --example axum --features axum,tracing ${LOAD_CARGO_TARGET_DIR:+--target-dir "$LOAD_CARGO_TARGET_DIR"}
-bin=${LOAD_CARGO_TARGET_DIR:-target}/release/examples/axum
+cargo build -q --release -p tower-stripe-webhook-benches --bin load-server ${LOAD_CARGO_TARGET_DIR:+--target-dir "$LOAD_CARGO_TARGET_DIR"}
+bin=${LOAD_CARGO_TARGET_DIR:-target}/release/load-server

@@ -1,13 +1,17 @@
-//! A production-shaped stack: tower-http's trace, timeouts and compression around two webhook routes, the
-//! platform endpoint and a Connect endpoint, each with its own signing secret.
+//! A production-shaped stack: tower-http's trace, timeouts and compression around three webhook routes,
+//! the platform endpoint, a Connect endpoint and a thin event destination, each with its own signing
+//! secret.
 //!
 //! ```sh
 //! STRIPE_WEBHOOK_SECRET=whsec_... STRIPE_CONNECT_WEBHOOK_SECRET=whsec_... \
+//!     STRIPE_THIN_WEBHOOK_SECRET=whsec_... \
 //!     cargo run --example stack --features axum          # serves 127.0.0.1:${PORT:-3002}
 //! ```
 //!
-//! Stripe signs platform and Connect deliveries with the secret of the endpoint they are sent to, so each
-//! route gets its own layer (`route_layer`), and neither route accepts the other's deliveries.
+//! Stripe signs each delivery with the secret of the endpoint or destination it is sent to, so each route
+//! gets its own layer (`route_layer`), and no route accepts another's deliveries. The thin route takes
+//! thin event notifications only (`Accept::ThinEvents`): a snapshot event sent there is refused with
+//! `unexpected_snapshot_event`, which says a destination points at the wrong URL.
 
 use std::time::Duration;
 
@@ -18,7 +22,9 @@ use tower_http::{
     timeout::{RequestBodyTimeoutLayer, TimeoutLayer},
     trace::TraceLayer,
 };
-use tower_stripe_webhook::{Event, SigningSecret, SigningSecrets, StripeSignatureLayer};
+use tower_stripe_webhook::{
+    Accept, Event, EventNotification, SigningSecret, SigningSecrets, StripeSignatureLayer,
+};
 
 async fn platform(event: Event) -> &'static str {
     println!("platform: {} {}", event.id(), event.event_type());
@@ -30,6 +36,12 @@ async fn connect(event: Event) -> Result<&'static str, StatusCode> {
     let account = event.account().ok_or(StatusCode::UNPROCESSABLE_ENTITY)?;
     println!("connect: {} {} for {account}", event.id(), event.event_type());
     Ok("ok")
+}
+
+async fn thin(notification: EventNotification) -> &'static str {
+    // Fetch the full event with your Stripe client: GET /v2/core/events/{id}.
+    println!("thin: {} {}", notification.id(), notification.event_type());
+    "ok"
 }
 
 /// The secrets in `name`, or a labelled placeholder so the example runs without configuration.
@@ -56,10 +68,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         "STRIPE_CONNECT_WEBHOOK_SECRET",
         "whsec_placeholder_connect",
     )?);
+    let thin_layer =
+        StripeSignatureLayer::new(secrets("STRIPE_THIN_WEBHOOK_SECRET", "whsec_placeholder_thin")?)
+            .accept(Accept::ThinEvents);
 
     let app = Router::new()
         .route("/webhook", post(platform).route_layer(platform_layer))
         .route("/connect/webhook", post(connect).route_layer(connect_layer))
+        .route("/thin/webhook", post(thin).route_layer(thin_layer))
         .layer(
             ServiceBuilder::new()
                 .layer(TraceLayer::new_for_http())
@@ -78,7 +94,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .unwrap_or(3002);
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
     println!(
-        "listening on http://{}/webhook and /connect/webhook",
+        "listening on http://{}/webhook, /connect/webhook and /thin/webhook",
         listener.local_addr()?
     );
     axum::serve(listener, app).await?;

@@ -70,3 +70,94 @@ extractor!(EventNotification, "thin event notification");
 extractor!(AnyEvent, "event of either kind");
 extractor!(Verified, "verification record");
 extractor!(VerifiedPayload, "payload");
+
+/// A rejection hook returning anything that implements `IntoResponse`, such as
+/// `(StatusCode, Json<T>)`: what [`StripeSignatureLayer::with_rejection_response`](crate::StripeSignatureLayer::with_rejection_response)
+/// makes of such a closure (you do not build it yourself).
+///
+/// The response's body is read at once, in memory: every body axum's own `IntoResponse` types make is
+/// ready at once. A body that is not (a stream) or that fails is replaced by the reason's default text,
+/// with the status and headers the closure gave.
+///
+/// ```
+/// use axum::{body::Body, http::StatusCode, routing::post, Json, Router};
+/// use tower::ServiceExt;
+/// use tower_stripe_webhook::{Error, SigningSecret, StripeSignatureLayer};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let layer = StripeSignatureLayer::new(SigningSecret::new("whsec_example")?)
+///     .with_rejection_response(|error: &Error| {
+///         (StatusCode::UNAUTHORIZED, Json(serde_json::json!({ "error": error.code() })))
+///     });
+/// let app = Router::new().route("/webhook", post(|| async { "ok" }).route_layer(layer));
+///
+/// let response = app.oneshot(axum::http::Request::post("/webhook").body(Body::empty())?).await?;
+/// assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+/// assert_eq!(response.headers()["content-type"], "application/json");
+/// assert!(response.extensions().get::<Error>().is_some());
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct IntoResponseRejection<F>(F);
+
+impl<F> fmt::Debug for IntoResponseRejection<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("IntoResponseRejection(<fn>)")
+    }
+}
+
+/// The marker of [`IntoRejectionResponse`](crate::IntoRejectionResponse) for a closure returning
+/// `impl IntoResponse`.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum ViaIntoResponse {}
+
+impl<F, T> crate::IntoRejectionResponse<ViaIntoResponse> for F
+where
+    F: FnMut(&crate::Error) -> T + Clone,
+    T: IntoResponse,
+{
+    type Rejection = IntoResponseRejection<F>;
+
+    fn into_rejection_response(self) -> IntoResponseRejection<F> {
+        IntoResponseRejection(self)
+    }
+}
+
+impl<F, T> crate::RejectionResponse for IntoResponseRejection<F>
+where
+    F: FnMut(&crate::Error) -> T + Clone,
+    T: IntoResponse,
+{
+    fn response(&mut self, error: &crate::Error) -> http::Response<bytes::Bytes> {
+        use std::{
+            pin::Pin,
+            task::{Context, Poll, Waker},
+        };
+
+        use http_body::Body as _;
+
+        let (parts, mut body) = (self.0)(error).into_response().into_parts();
+        let mut cx = Context::from_waker(Waker::noop());
+        let mut bytes = bytes::BytesMut::new();
+        let complete = loop {
+            match Pin::new(&mut body).poll_frame(&mut cx) {
+                Poll::Ready(Some(Ok(frame))) => {
+                    if let Ok(data) = frame.into_data() {
+                        bytes.extend_from_slice(&data);
+                    }
+                }
+                Poll::Ready(None) => break true,
+                Poll::Ready(Some(Err(_))) | Poll::Pending => break false,
+            }
+        };
+        let body = if complete {
+            bytes.freeze()
+        } else {
+            crate::DefaultRejection.response(error).into_body()
+        };
+        http::Response::from_parts(parts, body)
+    }
+}

@@ -1,4 +1,11 @@
-#![doc = include_str!("../README.md")]
+// The README is the crate's documentation, and its code blocks are doc tests, written as whole programs
+// with no hidden lines; its axum programs need the `axum` feature (docs.rs builds with every feature).
+#![cfg_attr(feature = "axum", doc = include_str!("../README.md"))]
+#![cfg_attr(
+    not(feature = "axum"),
+    doc = "Stripe webhook signature verification for Tower. The documentation with its examples is the \
+           README, rendered here with the `axum` feature on: `cargo doc --all-features`."
+)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(unsafe_code, unreachable_pub)]
 #![warn(missing_docs, missing_debug_implementations, rust_2018_idioms)]
@@ -16,10 +23,11 @@ mod metrics;
 mod search;
 mod secret;
 mod sign;
+pub mod test_helpers;
 mod verify;
 
 #[cfg(feature = "axum")]
-pub use axum::MissingStripeSignatureLayer;
+pub use axum::{IntoResponseRejection, MissingStripeSignatureLayer, ViaIntoResponse};
 pub use diagnose::{Cause, Diagnose, Diagnosis};
 pub use error::{Error, ErrorKind};
 pub use event::{
@@ -31,8 +39,9 @@ pub use idempotency::{
     MemoryStore, StoreError, DEFAULT_LEASE, DEFAULT_MEMORY_CAPACITY, DEFAULT_RETENTION, IDEMPOTENT_REPLAYED,
 };
 pub use layer::{
-    Accept, DefaultRejection, RejectionResponse, ResponseBody, ResponseFuture, StripeSignature,
-    StripeSignatureLayer, VerifiedBody, DEFAULT_BODY_LIMIT, DEFAULT_MAX_BUFFERED_BYTES,
+    Accept, AsRejectionResponse, DefaultRejection, IntoRejectionResponse, RejectionResponse, ResponseBody,
+    ResponseFuture, StripeSignature, StripeSignatureLayer, VerifiedBody, DEFAULT_BODY_LIMIT,
+    DEFAULT_MAX_BUFFERED_BYTES,
 };
 pub use secret::{SecretError, SigningSecret, SigningSecrets};
 pub use sign::{compute_signature, generate_test_header};

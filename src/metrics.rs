@@ -29,9 +29,15 @@ mod imp {
     use crate::{Error, Verified};
 
     pub(crate) fn verified(verified: &Verified, body_len: usize) {
-        let secret = match verified.secret_label() {
-            Some(label) => label.to_owned(),
-            None => verified.secret_index().to_string(),
+        const INDICES: [&str; 8] = ["0", "1", "2", "3", "4", "5", "6", "7"];
+        // The label shared, or the index as a static string: no copy per request.
+        let secret: metrics::SharedString = match (
+            verified.secret_label_shared(),
+            INDICES.get(verified.secret_index()),
+        ) {
+            (Some(label), _) => std::sync::Arc::clone(label).into(),
+            (None, Some(index)) => (*index).into(),
+            (None, None) => verified.secret_index().to_string().into(),
         };
         counter!("stripe_webhook_requests_total", "outcome" => "verified", "reason" => "none", "secret" => secret)
             .increment(1);

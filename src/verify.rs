@@ -542,6 +542,12 @@ impl Verified {
         self.secret_label.as_deref()
     }
 
+    /// The label, shared (for metrics labels, without a copy).
+    #[cfg(feature = "metrics")]
+    pub(crate) fn secret_label_shared(&self) -> Option<&Arc<str>> {
+        self.secret_label.as_ref()
+    }
+
     /// `Some(seconds)` when the timestamp is further ahead of the clock than the tolerance. Stripe does not
     /// sign in the future, so this means the server's clock is about that many seconds behind.
     pub fn clock_skew(&self) -> Option<u64> {

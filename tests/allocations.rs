@@ -155,10 +155,13 @@ fn allocations_do_not_grow_with_the_body() {
     assert!(small.0 < 2048, "far less than one body: {small:?}");
     // What README.md claims: the two typed extensions (the extensions map, its table, a box each for
     // `Event` and `Verified`) and serde_json's 8-byte stack of open containers while it skips nested
-    // values; the `Event` has no allocation of its own.
+    // values; the `Event` has no allocation of its own. With the `metrics` feature, each metric with
+    // labels not known at compile time hands the recorder a new label list (one for the request
+    // counter, one for the body-size histogram).
+    let most = if cfg!(feature = "metrics") { 7 } else { 5 };
     assert!(
-        small.1 <= 5,
-        "at most 5 allocations per verified request: {small:?}"
+        small.1 <= most,
+        "at most {most} allocations per verified request: {small:?}"
     );
 }
 

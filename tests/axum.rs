@@ -211,3 +211,72 @@ async fn thin_notifications_and_either_kind_through_their_extractors() {
     assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
     assert!(String::from_utf8_lossy(&body).contains("StripeSignatureLayer"));
 }
+
+/// What a request the webhook route does not serve gets, for each way of adding the layer: the README's
+/// recommendation (`post(handler).route_layer(..)`) keeps axum's 404 and 405 and leaves other routes open.
+#[tokio::test]
+async fn a_wrong_method_or_path_gets_what_each_way_of_adding_the_layer_says() {
+    async fn status(app: Router, method: &str, uri: &str) -> StatusCode {
+        let request = Request::builder()
+            .method(method)
+            .uri(uri)
+            .body(Body::empty())
+            .unwrap();
+        app.oneshot(request).await.unwrap().status()
+    }
+    fn health() -> axum::routing::MethodRouter {
+        get(|| async { "ok" })
+    }
+    let route_layer = || {
+        Router::new()
+            .route("/webhook", post(raw))
+            .route_layer(layer())
+            .route("/health", health())
+    };
+    let method_route_layer = || {
+        Router::new()
+            .route("/webhook", post(raw).route_layer(layer()))
+            .route("/health", health())
+    };
+    let method_layer = || {
+        Router::new()
+            .route("/webhook", post(raw).layer(layer()))
+            .route("/health", health())
+    };
+    let router_layer = || {
+        Router::new()
+            .route("/webhook", post(raw))
+            .route("/health", health())
+            .layer(layer())
+    };
+
+    // `post(handler).route_layer(..)`: the handler alone is guarded.
+    let app = method_route_layer;
+    assert_eq!(
+        status(app(), "GET", "/webhook").await,
+        StatusCode::METHOD_NOT_ALLOWED
+    );
+    assert_eq!(status(app(), "POST", "/nope").await, StatusCode::NOT_FOUND);
+    assert_eq!(status(app(), "GET", "/health").await, StatusCode::OK);
+    assert_eq!(status(app(), "POST", "/webhook").await, StatusCode::BAD_REQUEST);
+    // `Router::route_layer` and `post(handler).layer(..)` also wrap the route's 405 fallback: a wrong
+    // method is refused by the layer; other paths are not guarded.
+    for app in [route_layer as fn() -> Router, method_layer] {
+        assert_eq!(status(app(), "GET", "/webhook").await, StatusCode::BAD_REQUEST);
+        assert_eq!(status(app(), "POST", "/nope").await, StatusCode::NOT_FOUND);
+        assert_eq!(status(app(), "GET", "/health").await, StatusCode::OK);
+    }
+    // `Router::layer` wraps everything, the 404 fallback and `/health` included.
+    assert_eq!(
+        status(router_layer(), "GET", "/webhook").await,
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(
+        status(router_layer(), "POST", "/nope").await,
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(
+        status(router_layer(), "GET", "/health").await,
+        StatusCode::BAD_REQUEST
+    );
+}

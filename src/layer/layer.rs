@@ -5,7 +5,7 @@ use std::{fmt, sync::Arc, time::Duration};
 use tower_layer::Layer;
 
 use super::{
-    rejection::DefaultRejection,
+    rejection::{DefaultRejection, IntoRejectionResponse},
     service::{LayerState, Shared, StripeSignature},
 };
 use crate::{Clock, SecretError, SigningSecrets, Verifier};
@@ -291,13 +291,60 @@ impl<R> StripeSignatureLayer<R> {
         self
     }
 
-    /// Replaces the response for rejected requests: a closure `FnMut(&Error) -> Response<Bytes> + Clone`
-    /// or any [`RejectionResponse`](crate::RejectionResponse).
-    pub fn with_rejection_response<T>(self, rejection: T) -> StripeSignatureLayer<T> {
+    /// Replaces the response for rejected requests: a closure `FnMut(&Error) -> Response<Bytes> + Clone`,
+    /// any [`RejectionResponse`](crate::RejectionResponse), or with the `axum` feature a closure
+    /// `FnMut(&Error) -> impl IntoResponse + Clone` (see [`IntoRejectionResponse`](crate::IntoRejectionResponse)).
+    /// The layer adds the [`Error`](crate::Error) to the response's extensions, and `Connection: close`
+    /// when the body was left unread.
+    ///
+    /// ```
+    /// use bytes::Bytes;
+    /// use http::{header, Response, StatusCode};
+    /// use tower_stripe_webhook::{Error, SigningSecret, StripeSignatureLayer};
+    ///
+    /// // A JSON body with the reason's code; the status of the default rejection.
+    /// let layer = StripeSignatureLayer::new(SigningSecret::new("whsec_example")?)
+    ///     .with_rejection_response(|error: &Error| {
+    ///         let mut response = Response::new(Bytes::from(format!(r#"{{"error":"{}"}}"#, error.code())));
+    ///         *response.status_mut() = if error.code() == "payload_too_large" {
+    ///             StatusCode::PAYLOAD_TOO_LARGE
+    ///         } else {
+    ///             StatusCode::BAD_REQUEST
+    ///         };
+    ///         response.headers_mut().insert(header::CONTENT_TYPE, "application/json".parse().unwrap());
+    ///         response
+    ///     });
+    /// # let _ = layer;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// With the `axum` feature, anything that implements `IntoResponse`:
+    ///
+    /// ```
+    /// # #[cfg(feature = "axum")]
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use axum::{http::StatusCode, routing::post, Json, Router};
+    /// use tower_stripe_webhook::{Error, SigningSecret, StripeSignatureLayer};
+    ///
+    /// let layer = StripeSignatureLayer::new(SigningSecret::new("whsec_example")?)
+    ///     .with_rejection_response(|error: &Error| {
+    ///         (StatusCode::BAD_REQUEST, Json(serde_json::json!({ "error": error.code() })))
+    ///     });
+    /// let app: Router = Router::new().route("/webhook", post(|| async { "ok" }).route_layer(layer));
+    /// # let _ = app;
+    /// # Ok(())
+    /// # }
+    /// # #[cfg(not(feature = "axum"))]
+    /// # fn main() {}
+    /// ```
+    pub fn with_rejection_response<T, M>(self, rejection: T) -> StripeSignatureLayer<T::Rejection>
+    where
+        T: IntoRejectionResponse<M>,
+    {
         StripeSignatureLayer {
             config: self.config,
             state: self.state,
-            rejection,
+            rejection: rejection.into_rejection_response(),
         }
     }
 

@@ -14,7 +14,7 @@ mod service;
 pub use body::{ResponseBody, VerifiedBody};
 pub use future::ResponseFuture;
 pub use layer::{Accept, StripeSignatureLayer, DEFAULT_BODY_LIMIT, DEFAULT_MAX_BUFFERED_BYTES};
-pub use rejection::{DefaultRejection, RejectionResponse};
+pub use rejection::{AsRejectionResponse, DefaultRejection, IntoRejectionResponse, RejectionResponse};
 pub use service::StripeSignature;
 
 pub(crate) use service::Shared;

@@ -42,6 +42,49 @@ where
     }
 }
 
+/// What [`StripeSignatureLayer::with_rejection_response`](crate::StripeSignatureLayer::with_rejection_response)
+/// accepts: any [`RejectionResponse`] (a closure `FnMut(&Error) -> Response<Bytes> + Clone`, your own
+/// type, [`DefaultRejection`]), and with the `axum` feature, a closure
+/// `FnMut(&Error) -> impl IntoResponse + Clone` too (see [`IntoResponseRejection`](crate::IntoResponseRejection)).
+///
+/// `M` only tells the two kinds apart; the compiler infers it. Because the method requires this trait, a
+/// closure of the wrong shape is reported where it is passed, not later at `Router::route_layer`.
+///
+/// ```
+/// use bytes::Bytes;
+/// use http::{Response, StatusCode};
+/// use tower_stripe_webhook::{Error, SigningSecret, StripeSignatureLayer};
+///
+/// let layer = StripeSignatureLayer::new(SigningSecret::new("whsec_example")?)
+///     .with_rejection_response(|_: &Error| {
+///         let mut response = Response::new(Bytes::new());
+///         *response.status_mut() = StatusCode::UNAUTHORIZED;
+///         response
+///     });
+/// # let _ = layer;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub trait IntoRejectionResponse<M> {
+    /// The rejection the layer calls.
+    type Rejection: RejectionResponse;
+
+    /// Converts `self` into the rejection.
+    fn into_rejection_response(self) -> Self::Rejection;
+}
+
+/// The marker of [`IntoRejectionResponse`] for a [`RejectionResponse`], taken as it is.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum AsRejectionResponse {}
+
+impl<R: RejectionResponse> IntoRejectionResponse<AsRejectionResponse> for R {
+    type Rejection = R;
+
+    fn into_rejection_response(self) -> R {
+        self
+    }
+}
+
 /// The default rejection: `413 Payload Too Large` for an oversized body, `503 Service Unavailable` with
 /// `Retry-After: 5` when the layer's buffer budget is used up
 /// ([`ErrorKind::BufferBudgetExceeded`]), `400 Bad Request` for everything else, with a `text/plain` body

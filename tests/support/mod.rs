@@ -262,15 +262,26 @@ impl io::Write for Capture {
     }
 }
 
+/// The project's root: this package's directory, or its parent from the `benches` workspace member
+/// (whose property tests share this module).
+pub fn project_root() -> std::path::PathBuf {
+    let manifest = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    if manifest.join("tests/vectors").is_dir() {
+        manifest.to_path_buf()
+    } else {
+        manifest.parent().expect("the workspace root").to_path_buf()
+    }
+}
+
 /// Real Stripe payloads with their class (`full`, `thin`, `edge-not-full`): `STRIPE_REAL_EVENTS`, else
 /// `../shared/real-events/` beside the project (307 payloads, provenance in its MANIFEST.tsv), else the
 /// vendored subset `tests/vectors/real-events/`.
 pub fn real_events() -> Vec<(String, String, Vec<u8>)> {
-    let shared = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/real-events");
+    let shared = project_root().join("../shared/real-events");
     let root = match std::env::var_os("STRIPE_REAL_EVENTS") {
         Some(dir) => dir.into(),
         None if shared.is_dir() => shared,
-        None => std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/vectors/real-events"),
+        None => project_root().join("tests/vectors/real-events"),
     };
     let manifest = std::fs::read_to_string(root.join("MANIFEST.tsv"))
         .unwrap_or_else(|error| panic!("{}: {error}", root.display()));

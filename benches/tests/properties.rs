@@ -8,7 +8,7 @@
 //! * timestamp and tolerance arithmetic is exact and never overflows, for any `t` (any number of digits)
 //!   and any `now` and tolerance (tests run with overflow checks on).
 
-#[path = "../fuzz/src/lib.rs"]
+#[path = "../../fuzz/src/lib.rs"]
 #[allow(dead_code)]
 mod fuzz;
 

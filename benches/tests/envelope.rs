@@ -5,9 +5,10 @@
 // `support` and the fuzz targets' model both bring `tests/support/run.rs`.
 #![allow(clippy::duplicate_mod)]
 
+#[path = "../../tests/support/mod.rs"]
 mod support;
 
-#[path = "../fuzz/src/lib.rs"]
+#[path = "../../fuzz/src/lib.rs"]
 #[allow(dead_code)]
 mod fuzz;
 
@@ -44,8 +45,13 @@ fn layouts(json: &[u8]) -> Vec<(&'static str, Vec<u8>)> {
 
 #[test]
 fn agrees_with_serde_json_on_every_oracle_body() {
-    let path = std::env::var("STRIPE_ORACLE_VECTORS")
-        .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/tests/vectors/oracle-subset.jsonl").into());
+    let path = std::env::var("STRIPE_ORACLE_VECTORS").unwrap_or_else(|_| {
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../tests/vectors/oracle-subset.jsonl"
+        )
+        .into()
+    });
     let file = std::fs::File::open(&path).unwrap();
     let (mut events, mut others) = (0, 0);
     #[derive(serde::Deserialize)]
