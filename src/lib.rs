@@ -38,6 +38,12 @@ pub use idempotency::{
     Claim, Duplicate, EventKey, Idempotency, IdempotencyFuture, IdempotencyLayer, IdempotencyStore,
     MemoryStore, StoreError, DEFAULT_LEASE, DEFAULT_MEMORY_CAPACITY, DEFAULT_RETENTION, IDEMPOTENT_REPLAYED,
 };
+#[cfg(feature = "postgres")]
+#[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
+pub use idempotency::{PostgresStore, DEFAULT_POSTGRES_TABLE};
+#[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+pub use idempotency::{RedisStore, DEFAULT_REDIS_PREFIX};
 pub use layer::{
     Accept, AsRejectionResponse, DefaultRejection, IntoRejectionResponse, RejectionResponse, ResponseBody,
     ResponseFuture, StripeSignature, StripeSignatureLayer, VerifiedBody, DEFAULT_BODY_LIMIT,

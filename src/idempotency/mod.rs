@@ -11,6 +11,10 @@
 
 mod layer;
 mod memory;
+#[cfg(feature = "postgres")]
+mod postgres;
+#[cfg(feature = "redis")]
+mod redis;
 mod store;
 
 pub use layer::{
@@ -18,4 +22,8 @@ pub use layer::{
     IDEMPOTENT_REPLAYED,
 };
 pub use memory::{MemoryStore, DEFAULT_MEMORY_CAPACITY};
+#[cfg(feature = "postgres")]
+pub use postgres::{PostgresStore, DEFAULT_POSTGRES_TABLE};
+#[cfg(feature = "redis")]
+pub use redis::{RedisStore, DEFAULT_REDIS_PREFIX};
 pub use store::{Claim, IdempotencyStore, StoreError};
