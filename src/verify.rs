@@ -20,9 +20,25 @@ use crate::{
 };
 
 /// The name of the header Stripe signs deliveries with.
+///
+/// ```
+/// use tower_stripe_webhook::STRIPE_SIGNATURE;
+///
+/// let request = http::Request::post("/webhook").header(STRIPE_SIGNATURE, "t=1,v1=00").body(())?;
+/// assert_eq!(request.headers()["stripe-signature"], "t=1,v1=00");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub const STRIPE_SIGNATURE: HeaderName = HeaderName::from_static("stripe-signature");
 
 /// The tolerance Stripe's SDKs use by default: a signature may be 300 seconds old.
+///
+/// ```
+/// # use tower_stripe_webhook::{SigningSecret, Verifier, DEFAULT_TOLERANCE};
+/// let verifier = Verifier::new(SigningSecret::new("whsec_example")?);
+/// assert_eq!(verifier.tolerance_secs(), Some(DEFAULT_TOLERANCE.as_secs()));
+/// assert_eq!(DEFAULT_TOLERANCE.as_secs(), 300);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub const DEFAULT_TOLERANCE: Duration = Duration::from_secs(300);
 
 /// A source of the current time, in Unix seconds. Inject one with [`Verifier::clock`] so tests never sleep.
@@ -38,10 +54,33 @@ pub const DEFAULT_TOLERANCE: Duration = Duration::from_secs(300);
 /// ```
 pub trait Clock: Send + Sync + 'static {
     /// The current time in whole Unix seconds (floored).
+    ///
+    /// ```
+    /// use tower_stripe_webhook::{Clock, SigningSecret, Verifier};
+    ///
+    /// // A clock of your own: here, a test clock that a test can move forward.
+    /// struct Manual(std::sync::atomic::AtomicI64);
+    /// impl Clock for Manual {
+    ///     fn now(&self) -> i64 {
+    ///         self.0.load(std::sync::atomic::Ordering::Relaxed)
+    ///     }
+    /// }
+    /// let verifier = Verifier::new(SigningSecret::new("whsec_example")?).clock(Manual(1_000.into()));
+    /// assert_eq!(verifier.now(), 1_000);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     fn now(&self) -> i64;
 }
 
 /// The system's wall clock.
+///
+/// ```
+/// use tower_stripe_webhook::{Clock, SystemClock};
+///
+/// let unix = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs() as i64;
+/// assert!((SystemClock.now() - unix).abs() <= 1);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Copy, Debug, Default)]
 pub struct SystemClock;
 
@@ -94,6 +133,16 @@ pub struct Verifier {
 
 impl Verifier {
     /// A verifier for one secret or a [`SigningSecrets`] set, with Stripe's defaults.
+    ///
+    /// ```
+    /// # use tower_stripe_webhook::{SigningSecret, SigningSecrets, Verifier};
+    /// // One secret, or several while a rotation is under way.
+    /// let one = Verifier::new(SigningSecret::new("whsec_example")?);
+    /// assert_eq!((one.secrets().len(), one.tolerance_secs()), (1, Some(300)));
+    /// let two = Verifier::new(SigningSecrets::parse("whsec_new,whsec_old")?);
+    /// assert_eq!(two.secrets().len(), 2);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn new(secrets: impl Into<SigningSecrets>) -> Self {
         Self {
             secrets: secrets.into(),
@@ -150,6 +199,17 @@ impl Verifier {
     ///
     /// This is what stripe-node and stripe-python do with a tolerance of `0`. Use it only to re-verify
     /// stored payloads; never on a live endpoint.
+    ///
+    /// ```
+    /// # use tower_stripe_webhook::{generate_test_header, SigningSecret, Verifier};
+    /// let secret = SigningSecret::new("whsec_example")?;
+    /// // A payload stored a year ago, verified again.
+    /// let header = generate_test_header(b"{}", &secret, Some(1_700_000_000));
+    /// let verifier = Verifier::new(secret).insecure_skip_timestamp_check();
+    /// assert_eq!(verifier.tolerance_secs(), None);
+    /// assert!(verifier.verify_at(&header, b"{}", 1_700_000_000 + 365 * 86_400).is_ok());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     #[must_use]
     pub fn insecure_skip_timestamp_check(mut self) -> Self {
         self.tolerance = None;
@@ -179,6 +239,15 @@ impl Verifier {
     }
 
     /// The clock [`verify`](Self::verify) reads: a [`Clock`], or a closure returning Unix seconds.
+    ///
+    /// ```
+    /// # use tower_stripe_webhook::{generate_test_header, SigningSecret, Verifier};
+    /// let secret = SigningSecret::new("whsec_example")?;
+    /// let header = generate_test_header(b"{}", &secret, Some(1_700_000_000));
+    /// let verifier = Verifier::new(secret).clock(|| 1_700_000_030);
+    /// assert_eq!(verifier.verify(&header, b"{}")?.age(), 30);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     #[must_use]
     pub fn clock(mut self, clock: impl Clock) -> Self {
         self.clock = Arc::new(clock);
@@ -186,16 +255,41 @@ impl Verifier {
     }
 
     /// The configured secrets.
+    ///
+    /// ```
+    /// # use tower_stripe_webhook::{SigningSecrets, Verifier};
+    /// let verifier = Verifier::new(SigningSecrets::parse("current=whsec_new,previous=whsec_old")?);
+    /// let labels: Vec<_> = verifier.secrets().iter().map(|secret| secret.label()).collect();
+    /// assert_eq!(labels, [Some("current"), Some("previous")]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn secrets(&self) -> &SigningSecrets {
         &self.secrets
     }
 
     /// The tolerance in seconds, or `None` when the age check is disabled.
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// # use tower_stripe_webhook::{SigningSecret, Verifier};
+    /// let verifier = Verifier::new(SigningSecret::new("whsec_example")?);
+    /// assert_eq!(verifier.tolerance_secs(), Some(300));
+    /// assert_eq!(verifier.clone().tolerance(Duration::from_secs(60)).tolerance_secs(), Some(60));
+    /// assert_eq!(verifier.insecure_skip_timestamp_check().tolerance_secs(), None);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn tolerance_secs(&self) -> Option<u64> {
         self.tolerance
     }
 
     /// The current time, from the configured clock.
+    ///
+    /// ```
+    /// # use tower_stripe_webhook::{test_helpers::FixedClock, SigningSecret, Verifier};
+    /// let verifier = Verifier::new(SigningSecret::new("whsec_example")?).clock(FixedClock(1_700_000_000));
+    /// assert_eq!(verifier.now(), 1_700_000_000);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn now(&self) -> i64 {
         self.clock.now()
     }
@@ -205,6 +299,20 @@ impl Verifier {
     /// # Errors
     ///
     /// The [`Error`] saying why the payload was not accepted.
+    ///
+    /// ```
+    /// # use tower_stripe_webhook::{generate_test_header, ErrorKind, SigningSecret, Verifier};
+    /// let secret = SigningSecret::new("whsec_example")?;
+    /// let verifier = Verifier::new(secret.clone());
+    /// let payload = br#"{"id":"evt_1","object":"event"}"#;
+    /// // Signed now, as Stripe does on delivery.
+    /// let header = generate_test_header(payload, &secret, None);
+    /// assert_eq!(verifier.verify(&header, payload)?.secret_index(), 0);
+    /// // One byte changed: rejected.
+    /// let error = verifier.verify(&header, br#"{"id":"evt_2","object":"event"}"#).unwrap_err();
+    /// assert!(matches!(error.kind(), ErrorKind::NoMatchingSignature { signatures: 1, secrets: 1 }));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn verify(&self, header: impl AsRef<[u8]>, payload: impl AsRef<[u8]>) -> Result<Verified, Error> {
         self.verify_at(header, payload, self.clock.now())
     }
@@ -328,6 +436,16 @@ impl Verifier {
     /// # Errors
     ///
     /// As [`verify`](Self::verify).
+    ///
+    /// ```
+    /// # use tower_stripe_webhook::{generate_test_header, SigningSecret, Verifier};
+    /// let secret = SigningSecret::new("whsec_example")?;
+    /// let header = generate_test_header(b"{}", &secret, Some(1_000));
+    /// let verifier = Verifier::new(secret);
+    /// assert_eq!(verifier.verify_at(&header, b"{}", 1_300)?.age(), 300);
+    /// assert_eq!(verifier.verify_at(&header, b"{}", 1_301).unwrap_err().code(), "timestamp_too_old");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn verify_at(
         &self,
         header: impl AsRef<[u8]>,
@@ -522,22 +640,60 @@ pub struct Verified {
 
 impl Verified {
     /// The signature timestamp `t`, in Unix seconds.
+    ///
+    /// ```
+    /// # use tower_stripe_webhook::{generate_test_header, SigningSecret, Verifier};
+    /// let secret = SigningSecret::new("whsec_example")?;
+    /// let header = generate_test_header(b"{}", &secret, Some(1_000));
+    /// assert_eq!(Verifier::new(secret).verify_at(&header, b"{}", 1_010)?.timestamp(), 1_000);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn timestamp(&self) -> i64 {
         self.timestamp
     }
 
     /// Seconds between the signature timestamp and the verifier's clock; negative when the timestamp is
     /// ahead of the clock.
+    ///
+    /// ```
+    /// # use tower_stripe_webhook::{generate_test_header, SigningSecret, Verifier};
+    /// let secret = SigningSecret::new("whsec_example")?;
+    /// let header = generate_test_header(b"{}", &secret, Some(1_000));
+    /// let verifier = Verifier::new(secret);
+    /// assert_eq!(verifier.verify_at(&header, b"{}", 1_010)?.age(), 10);
+    /// // Signed ahead of the clock: a negative age.
+    /// assert_eq!(verifier.verify_at(&header, b"{}", 990)?.age(), -10);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn age(&self) -> i64 {
         self.age
     }
 
     /// Position of the matching secret in the configured [`SigningSecrets`].
+    ///
+    /// ```
+    /// # use tower_stripe_webhook::{generate_test_header, SigningSecret, SigningSecrets, Verifier};
+    /// let (new, old) = (SigningSecret::new("whsec_new")?, SigningSecret::new("whsec_old")?);
+    /// let verifier = Verifier::new(SigningSecrets::new(new.clone()).and(old.clone()));
+    /// assert_eq!(verifier.verify_at(generate_test_header(b"{}", &new, Some(1)), b"{}", 1)?.secret_index(), 0);
+    /// assert_eq!(verifier.verify_at(generate_test_header(b"{}", &old, Some(1)), b"{}", 1)?.secret_index(), 1);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn secret_index(&self) -> usize {
         self.secret_index
     }
 
     /// Label of the matching secret, if it has one.
+    ///
+    /// ```
+    /// # use tower_stripe_webhook::{generate_test_header, SigningSecret, SigningSecrets, Verifier};
+    /// let labeled = SigningSecret::new("whsec_new")?.with_label("current");
+    /// let unlabeled = SigningSecret::new("whsec_old")?;
+    /// let verifier = Verifier::new(SigningSecrets::new(labeled.clone()).and(unlabeled.clone()));
+    /// assert_eq!(verifier.verify_at(generate_test_header(b"{}", &labeled, Some(1)), b"{}", 1)?.secret_label(), Some("current"));
+    /// assert_eq!(verifier.verify_at(generate_test_header(b"{}", &unlabeled, Some(1)), b"{}", 1)?.secret_label(), None);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn secret_label(&self) -> Option<&str> {
         self.secret_label.as_deref()
     }
@@ -550,6 +706,19 @@ impl Verified {
 
     /// `Some(seconds)` when the timestamp is further ahead of the clock than the tolerance. Stripe does not
     /// sign in the future, so this means the server's clock is about that many seconds behind.
+    ///
+    /// ```
+    /// # use tower_stripe_webhook::{generate_test_header, SigningSecret, Verifier};
+    /// let secret = SigningSecret::new("whsec_example")?;
+    /// let verifier = Verifier::new(secret.clone());
+    /// // Within the tolerance ahead of the clock: no skew reported.
+    /// let header = generate_test_header(b"{}", &secret, Some(1_300));
+    /// assert_eq!(verifier.verify_at(&header, b"{}", 1_000)?.clock_skew(), None);
+    /// // Further ahead: accepted (as most SDKs do), and the skew is reported.
+    /// let header = generate_test_header(b"{}", &secret, Some(2_000));
+    /// assert_eq!(verifier.verify_at(&header, b"{}", 1_000)?.clock_skew(), Some(1_000));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn clock_skew(&self) -> Option<u64> {
         self.clock_skew
     }

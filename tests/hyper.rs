@@ -2,7 +2,7 @@
 
 mod support;
 
-use std::{convert::Infallible, net::SocketAddr, time::Duration};
+use std::{convert::Infallible, net::SocketAddr};
 
 use bytes::Bytes;
 use http::{header, Request, Response, StatusCode};
@@ -138,27 +138,6 @@ async fn content_length_that_lies_in_either_direction() {
     // The truth verifies.
     let response = raw(addr, head(payload.len()), &payload).await;
     assert!(response.starts_with("HTTP/1.1 200"), "{response}");
-}
-
-/// Writes `head` and `parts` of a body with a pause between them (so the server can read each as its own
-/// frame; the outcome does not depend on it), then ends the stream and reads the whole response.
-async fn raw_in_parts_then_eof(addr: SocketAddr, head: String, parts: &[&[u8]]) -> String {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    timeout(WAIT, async {
-        let mut stream = TcpStream::connect(addr).await.unwrap();
-        stream.set_nodelay(true).unwrap();
-        stream.write_all(head.as_bytes()).await.unwrap();
-        for part in parts {
-            stream.write_all(part).await.unwrap();
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        stream.shutdown().await.unwrap();
-        let mut response = Vec::new();
-        let _ = stream.read_to_end(&mut response).await;
-        String::from_utf8_lossy(&response).into_owned()
-    })
-    .await
-    .expect("the server answered in time")
 }
 
 /// A body limit of 1 TiB and a client announcing nearly that much: the buffer grows from what arrives,

@@ -165,6 +165,16 @@ impl AnyEvent {
     /// [`ErrorKind::NotAnEvent`]: as [`Event::from_verified_payload`] for a snapshot event, as
     /// [`EventNotification::from_verified_payload`] for a thin one; an `object` that is neither, or none,
     /// is [`InvalidEvent::NotAnEventObject`] or [`InvalidEvent::MissingField`].
+    ///
+    /// ```
+    /// # use serde_json::json;
+    /// # use tower_stripe_webhook::{test_helpers::{TestEvent, TestNotification}, AnyEvent};
+    /// let snapshot = AnyEvent::from_verified_payload(TestEvent::new("invoice.paid", json!({})).to_bytes())?;
+    /// assert!(matches!(snapshot, AnyEvent::Snapshot(_)));
+    /// let thin = AnyEvent::from_verified_payload(TestNotification::new("v2.core.event_destination.ping").to_bytes())?;
+    /// assert!(matches!(thin, AnyEvent::Thin(_)));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn from_verified_payload(payload: Bytes) -> Result<Self, Error> {
         let (fields, kind, placer) = read(&payload)?;
         Ok(match kind {
@@ -174,6 +184,14 @@ impl AnyEvent {
     }
 
     /// The event id (`evt_...`), whichever the kind.
+    ///
+    /// ```
+    /// # use serde_json::json;
+    /// # use tower_stripe_webhook::{test_helpers::{TestEvent, TestNotification}, AnyEvent};
+    /// let event = AnyEvent::from_verified_payload(TestEvent::new("invoice.paid", json!({})).id("evt_1").to_bytes())?;
+    /// assert_eq!(event.id(), "evt_1");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn id(&self) -> &str {
         match self {
             Self::Snapshot(event) => event.id(),
@@ -182,6 +200,14 @@ impl AnyEvent {
     }
 
     /// The event type, whichever the kind.
+    ///
+    /// ```
+    /// # use serde_json::json;
+    /// # use tower_stripe_webhook::{test_helpers::{TestEvent, TestNotification}, AnyEvent};
+    /// let event = AnyEvent::from_verified_payload(TestNotification::new("v2.core.event_destination.ping").to_bytes())?;
+    /// assert_eq!(event.event_type(), "v2.core.event_destination.ping");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn event_type(&self) -> &str {
         match self {
             Self::Snapshot(event) => event.event_type(),
@@ -190,6 +216,14 @@ impl AnyEvent {
     }
 
     /// The verified payload, exactly as received.
+    ///
+    /// ```
+    /// # use serde_json::json;
+    /// # use tower_stripe_webhook::{test_helpers::{TestEvent, TestNotification}, AnyEvent};
+    /// let body = TestEvent::new("invoice.paid", json!({})).to_bytes();
+    /// assert_eq!(AnyEvent::from_verified_payload(body.clone())?.payload(), &body);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn payload(&self) -> &Bytes {
         match self {
             Self::Snapshot(event) => event.payload(),
@@ -222,16 +256,41 @@ pub struct VerifiedPayload {
 impl VerifiedPayload {
     /// Marks `bytes` as verified. The layer does this after checking the signature; call it yourself only
     /// on bytes you verified.
+    ///
+    /// ```
+    /// # use bytes::Bytes;
+    /// # use tower_stripe_webhook::VerifiedPayload;
+    /// let verified = VerifiedPayload::new(Bytes::from_static(b"{}"));
+    /// assert_eq!(verified.bytes(), "{}");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn new(bytes: Bytes) -> Self {
         Self { bytes }
     }
 
     /// The verified bytes, exactly as received.
+    ///
+    /// ```
+    /// # use bytes::Bytes;
+    /// # use tower_stripe_webhook::VerifiedPayload;
+    /// let verified = VerifiedPayload::new(Bytes::from_static(br#"{"id":"evt_1"}"#));
+    /// assert_eq!(verified.bytes().len(), 14);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn bytes(&self) -> &Bytes {
         &self.bytes
     }
 
     /// The verified bytes, by value.
+    ///
+    /// ```
+    /// # use bytes::Bytes;
+    /// # use tower_stripe_webhook::VerifiedPayload;
+    /// let verified = VerifiedPayload::new(Bytes::from_static(b"{}"));
+    /// let bytes: Bytes = verified.into_bytes(); // to a queue, as signed
+    /// assert_eq!(bytes, "{}");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn into_bytes(self) -> Bytes {
         self.bytes
     }
@@ -241,6 +300,15 @@ impl VerifiedPayload {
     /// # Errors
     ///
     /// [`ErrorKind::NotAnEvent`].
+    ///
+    /// ```
+    /// # use bytes::Bytes;
+    /// # use tower_stripe_webhook::VerifiedPayload;
+    /// let verified = VerifiedPayload::new(Bytes::from_static(br#"{"id":"evt_1","object":"event","type":"ping","created":1,"data":{"object":{}}}"#));
+    /// assert_eq!(verified.into_event()?.id(), "evt_1");
+    /// assert_eq!(VerifiedPayload::new(Bytes::from_static(b"[]")).into_event().unwrap_err().code(), "not_an_event");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn into_event(self) -> Result<Event, Error> {
         Event::from_verified_payload(self.bytes)
     }

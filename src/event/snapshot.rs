@@ -74,6 +74,17 @@ impl Event {
     /// [`ErrorKind::NotAnEvent`] with the [`InvalidEvent`] reason: not JSON, not an object, a thin event
     /// notification (`v2.core.event`), an `object` other than `"event"`, or a required envelope field
     /// (`id`, `type`, `created`, `data.object`) missing.
+    ///
+    /// ```
+    /// # use serde_json::json;
+    /// # use tower_stripe_webhook::{test_helpers::TestEvent, Event};
+    /// let event = Event::from_verified_payload(TestEvent::new("invoice.paid", json!({"id": "in_1"})).to_bytes())?;
+    /// assert_eq!(event.event_type(), "invoice.paid");
+    /// // A thin notification is not a snapshot event: the error names the mix-up.
+    /// let thin = tower_stripe_webhook::test_helpers::TestNotification::new("v1.billing.meter.no_meter_found").to_bytes();
+    /// assert_eq!(Event::from_verified_payload(thin).unwrap_err().code(), "unexpected_thin_event");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn from_verified_payload(payload: Bytes) -> Result<Self, Error> {
         match read(&payload)? {
             (fields, Kind::Snapshot, placer) => Self::from_fields(&payload, fields, placer),
@@ -113,47 +124,129 @@ impl Event {
     }
 
     /// The event id, `evt_...`. Use it to deduplicate deliveries: Stripe may deliver an event more than once.
+    ///
+    /// ```
+    /// # use serde_json::json;
+    /// # use tower_stripe_webhook::{test_helpers::TestEvent, Event};
+    /// let body = TestEvent::new("invoice.paid", json!({"id": "in_1"})).id("evt_1NG8Du2eZvKYlo2C").to_bytes();
+    /// assert_eq!(Event::from_verified_payload(body)?.id(), "evt_1NG8Du2eZvKYlo2C");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn id(&self) -> &str {
         self.strings.get(self.id)
     }
 
     /// The event type, e.g. `"invoice.paid"`. Any string: types added after this crate was written work.
+    ///
+    /// ```
+    /// # use serde_json::json;
+    /// # use tower_stripe_webhook::{test_helpers::TestEvent, Event};
+    /// let event = Event::from_verified_payload(TestEvent::new("invoice.paid", json!({"id": "in_1"})).to_bytes())?;
+    /// match event.event_type() {
+    ///     "invoice.paid" => {} // fulfil the order
+    ///     other => panic!("unexpected {other}"),
+    /// }
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn event_type(&self) -> &str {
         self.strings.get(self.event_type)
     }
 
     /// When the event was created, in Unix seconds.
+    ///
+    /// ```
+    /// # use serde_json::json;
+    /// # use tower_stripe_webhook::{test_helpers::TestEvent, Event};
+    /// let body = TestEvent::new("invoice.paid", json!({})).created(1_700_000_000).to_bytes();
+    /// assert_eq!(Event::from_verified_payload(body)?.created(), 1_700_000_000);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn created(&self) -> i64 {
         self.created
     }
 
     /// `true` for live-mode events, `false` for test mode (and when the field is absent).
+    ///
+    /// ```
+    /// # use serde_json::json;
+    /// # use tower_stripe_webhook::{test_helpers::TestEvent, Event};
+    /// let test_mode = TestEvent::new("invoice.paid", json!({})).livemode(false).to_bytes();
+    /// assert!(!Event::from_verified_payload(test_mode)?.livemode());
+    /// let live = TestEvent::new("invoice.paid", json!({})).livemode(true).to_bytes();
+    /// assert!(Event::from_verified_payload(live)?.livemode());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn livemode(&self) -> bool {
         self.livemode
     }
 
     /// The API version `data.object` was rendered with, if the event carries one.
+    ///
+    /// ```
+    /// # use serde_json::json;
+    /// # use tower_stripe_webhook::{test_helpers::TestEvent, Event};
+    /// let body = TestEvent::new("invoice.paid", json!({})).api_version("2025-01-27.acacia").to_bytes();
+    /// assert_eq!(Event::from_verified_payload(body)?.api_version(), Some("2025-01-27.acacia"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn api_version(&self) -> Option<&str> {
         self.strings.optional(self.api_version)
     }
 
     /// For Connect events, the connected account (`acct_...`) the event belongs to.
+    ///
+    /// ```
+    /// # use serde_json::json;
+    /// # use tower_stripe_webhook::{test_helpers::TestEvent, Event};
+    /// let connect = TestEvent::new("invoice.paid", json!({})).account("acct_1").to_bytes();
+    /// assert_eq!(Event::from_verified_payload(connect)?.account(), Some("acct_1"));
+    /// let own = TestEvent::new("invoice.paid", json!({})).to_bytes();
+    /// assert_eq!(Event::from_verified_payload(own)?.account(), None);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn account(&self) -> Option<&str> {
         self.strings.optional(self.account)
     }
 
     /// How many webhook deliveries of this event were still pending when it was sent.
+    ///
+    /// ```
+    /// # use serde_json::json;
+    /// # use tower_stripe_webhook::{test_helpers::TestEvent, Event};
+    /// let body = TestEvent::new("invoice.paid", json!({})).pending_webhooks(2).to_bytes();
+    /// assert_eq!(Event::from_verified_payload(body)?.pending_webhooks(), Some(2));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn pending_webhooks(&self) -> Option<u64> {
         self.pending_webhooks
     }
 
     /// The id of the API request that caused the event (`req_...`), if any; older API versions send it as a
     /// plain string, which is accepted too.
+    ///
+    /// ```
+    /// # use serde_json::json;
+    /// # use tower_stripe_webhook::{test_helpers::TestEvent, Event};
+    /// let body = TestEvent::new("customer.created", json!({})).request(Some("req_1"), Some("key-1")).to_bytes();
+    /// assert_eq!(Event::from_verified_payload(body)?.request_id(), Some("req_1"));
+    /// // Caused by no API request (a Dashboard action, an automatic renewal):
+    /// let body = TestEvent::new("invoice.paid", json!({})).request(None, None).to_bytes();
+    /// assert_eq!(Event::from_verified_payload(body)?.request_id(), None);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn request_id(&self) -> Option<&str> {
         self.strings.optional(self.request_id)
     }
 
     /// The idempotency key of the API request that caused the event, if any.
+    ///
+    /// ```
+    /// # use serde_json::json;
+    /// # use tower_stripe_webhook::{test_helpers::TestEvent, Event};
+    /// let body = TestEvent::new("customer.created", json!({})).request(Some("req_1"), Some("key-1")).to_bytes();
+    /// assert_eq!(Event::from_verified_payload(body)?.idempotency_key(), Some("key-1"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn idempotency_key(&self) -> Option<&str> {
         self.strings.optional(self.idempotency_key)
     }
@@ -180,6 +273,17 @@ impl Event {
     }
 
     /// The raw JSON bytes of `data.object`, exactly as signed.
+    ///
+    /// ```
+    /// # use serde_json::json;
+    /// # use tower_stripe_webhook::{test_helpers::TestEvent, Event};
+    /// let body = TestEvent::new("customer.created", json!({"id": "cus_1"})).to_bytes();
+    /// let event = Event::from_verified_payload(body)?;
+    /// let raw = event.data_object_raw();
+    /// assert!(raw.starts_with(b"{") && raw.ends_with(b"}"));
+    /// assert_eq!(serde_json::from_slice::<serde_json::Value>(raw)?["id"], "cus_1");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn data_object_raw(&self) -> &[u8] {
         &self.strings.payload[self.object.clone()]
     }
@@ -189,17 +293,51 @@ impl Event {
     /// # Errors
     ///
     /// The `serde_json` error when the value does not fit `T`.
+    ///
+    /// ```
+    /// # use serde_json::json;
+    /// # use tower_stripe_webhook::{test_helpers::TestEvent, Event};
+    /// let body = TestEvent::new("customer.updated", json!({"email": "b@example.com"}))
+    ///     .previous_attributes(json!({"email": "a@example.com"}))
+    ///     .to_bytes();
+    /// let event = Event::from_verified_payload(body)?;
+    /// let previous: serde_json::Value = event.previous_attributes().expect("an update")?;
+    /// assert_eq!(previous["email"], "a@example.com");
+    /// # let created = Event::from_verified_payload(TestEvent::new("customer.created", json!({})).to_bytes())?;
+    /// # assert!(created.previous_attributes::<serde_json::Value>().is_none());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn previous_attributes<'a, T: Deserialize<'a>>(&'a self) -> Option<Result<T, serde_json::Error>> {
         self.previous_attributes_raw().map(serde_json::from_slice)
     }
 
     /// The raw JSON bytes of `data.previous_attributes`, if present.
+    ///
+    /// ```
+    /// # use serde_json::json;
+    /// # use tower_stripe_webhook::{test_helpers::TestEvent, Event};
+    /// let body = TestEvent::new("customer.updated", json!({})).previous_attributes(json!({"name": null})).to_bytes();
+    /// let event = Event::from_verified_payload(body)?;
+    /// let raw = event.previous_attributes_raw().expect("an update");
+    /// assert_eq!(serde_json::from_slice::<serde_json::Value>(raw)?, json!({"name": null}));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn previous_attributes_raw(&self) -> Option<&[u8]> {
         let range = self.previous_attributes.clone()?;
         Some(&self.strings.payload[range])
     }
 
     /// The whole verified payload, exactly as received.
+    ///
+    /// ```
+    /// # use serde_json::json;
+    /// # use tower_stripe_webhook::{test_helpers::TestEvent, Event};
+    /// let body = TestEvent::new("invoice.paid", json!({})).to_bytes();
+    /// let event = Event::from_verified_payload(body.clone())?;
+    /// // The exact bytes that were signed: store or forward these, not a re-serialization.
+    /// assert_eq!(event.payload(), &body);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn payload(&self) -> &Bytes {
         &self.strings.payload
     }

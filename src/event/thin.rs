@@ -54,6 +54,18 @@ pub struct EventNotification {
 }
 
 /// Why a thin event happened: its `reason`, borrowed from the notification.
+///
+/// ```
+/// # use tower_stripe_webhook::EventNotification;
+/// # use bytes::Bytes;
+/// let notification = EventNotification::from_verified_payload(Bytes::from_static(br#"{
+///   "id": "evt_1", "object": "v2.core.event", "type": "v1.billing.meter.error_report_triggered",
+///   "reason": {"type": "request", "request": {"id": "req_1", "idempotency_key": "key-1"}}
+/// }"#))?;
+/// let reason = notification.reason().expect("caused by a request");
+/// assert_eq!((reason.reason_type, reason.request_id, reason.idempotency_key), (Some("request"), Some("req_1"), Some("key-1")));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct EventReason<'a> {
@@ -66,6 +78,17 @@ pub struct EventReason<'a> {
 }
 
 /// The object a thin event is about: its `related_object`, borrowed from the notification.
+///
+/// ```
+/// # use tower_stripe_webhook::{test_helpers::TestNotification, EventNotification};
+/// let body = TestNotification::new("v1.billing.meter.error_report_triggered")
+///     .related_object("mtr_1", "billing.meter", "/v1/billing/meters/mtr_1")
+///     .to_bytes();
+/// let notification = EventNotification::from_verified_payload(body)?;
+/// let related = notification.related_object().expect("names its object");
+/// assert_eq!(related.url, Some("/v1/billing/meters/mtr_1")); // fetch it from there
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct RelatedObject<'a> {
@@ -90,6 +113,16 @@ impl EventNotification {
     ///
     /// [`ErrorKind::NotAnEvent`]: not JSON, not an object, [`InvalidEvent::SnapshotEvent`] for a snapshot
     /// event (`"object": "event"`), another `object`, or `id` or `type` missing.
+    ///
+    /// ```
+    /// # use tower_stripe_webhook::{test_helpers::TestNotification, EventNotification};
+    /// let body = TestNotification::new("v2.core.event_destination.ping").to_bytes();
+    /// assert_eq!(EventNotification::from_verified_payload(body)?.event_type(), "v2.core.event_destination.ping");
+    /// // A snapshot event is not a thin notification: the error names the mix-up.
+    /// let snapshot = tower_stripe_webhook::test_helpers::TestEvent::new("invoice.paid", serde_json::json!({})).to_bytes();
+    /// assert_eq!(EventNotification::from_verified_payload(snapshot).unwrap_err().code(), "unexpected_snapshot_event");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn from_verified_payload(payload: Bytes) -> Result<Self, Error> {
         match read(&payload)? {
             (fields, Kind::Thin, placer) => Self::from_fields(&payload, fields, placer),
@@ -127,38 +160,89 @@ impl EventNotification {
     }
 
     /// The event id (`evt_...`). Stripe may deliver a notification more than once: deduplicate on it.
+    ///
+    /// ```
+    /// # use tower_stripe_webhook::{test_helpers::TestNotification, EventNotification};
+    /// let body = TestNotification::new("v2.core.event_destination.ping").id("evt_test_65R").to_bytes();
+    /// assert_eq!(EventNotification::from_verified_payload(body)?.id(), "evt_test_65R");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn id(&self) -> &str {
         self.strings.get(self.id)
     }
 
     /// The event type, e.g. `"v1.billing.meter.error_report_triggered"` or
     /// `"v2.core.event_destination.ping"`. Any string: types added after this crate was written work.
+    ///
+    /// ```
+    /// # use tower_stripe_webhook::{test_helpers::TestNotification, EventNotification};
+    /// let body = TestNotification::new("v1.billing.meter.no_meter_found").to_bytes();
+    /// assert_eq!(EventNotification::from_verified_payload(body)?.event_type(), "v1.billing.meter.no_meter_found");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn event_type(&self) -> &str {
         self.strings.get(self.event_type)
     }
 
     /// `created` as sent: an RFC 3339 time with milliseconds, e.g. `"2022-02-15T00:27:45.330Z"`.
+    ///
+    /// ```
+    /// # use tower_stripe_webhook::{test_helpers::TestNotification, EventNotification};
+    /// let body = TestNotification::new("v2.core.event_destination.ping").created("2022-02-15T00:27:45.330Z").to_bytes();
+    /// assert_eq!(EventNotification::from_verified_payload(body)?.created(), Some("2022-02-15T00:27:45.330Z"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn created(&self) -> Option<&str> {
         self.strings.optional(self.created)
     }
 
     /// `created` in milliseconds since the Unix epoch; `None` when absent or not RFC 3339.
+    ///
+    /// ```
+    /// # use tower_stripe_webhook::{test_helpers::TestNotification, EventNotification};
+    /// let body = TestNotification::new("v2.core.event_destination.ping").created("2022-02-15T00:27:45.330Z").to_bytes();
+    /// assert_eq!(EventNotification::from_verified_payload(body)?.created_unix_millis(), Some(1_644_884_865_330));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn created_unix_millis(&self) -> Option<i64> {
         self.created_unix_millis
     }
 
     /// `true` for live-mode events, `false` for test mode (and when the field is absent).
+    ///
+    /// ```
+    /// # use tower_stripe_webhook::{test_helpers::TestNotification, EventNotification};
+    /// let body = TestNotification::new("v2.core.event_destination.ping").livemode(true).to_bytes();
+    /// assert!(EventNotification::from_verified_payload(body)?.livemode());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn livemode(&self) -> bool {
         self.livemode
     }
 
     /// The account the event happened in (`acct_...`, possibly `/`-separated segments), for the
     /// `Stripe-Context` header when you fetch the event or its object; `None` for your own account.
+    ///
+    /// ```
+    /// # use tower_stripe_webhook::{test_helpers::TestNotification, EventNotification};
+    /// let body = TestNotification::new("v2.core.event_destination.ping").context("acct_1").to_bytes();
+    /// // Send it as `Stripe-Context` when you fetch the event.
+    /// assert_eq!(EventNotification::from_verified_payload(body)?.context(), Some("acct_1"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn context(&self) -> Option<&str> {
         self.strings.optional(self.context)
     }
 
     /// Why the event happened, when the notification says.
+    ///
+    /// ```
+    /// # use tower_stripe_webhook::{test_helpers::TestNotification, EventNotification};
+    /// let body = TestNotification::new("v2.core.event_destination.ping").to_bytes();
+    /// // This notification says nothing of its cause; see `EventReason` for one that does.
+    /// assert_eq!(EventNotification::from_verified_payload(body)?.reason(), None);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn reason(&self) -> Option<EventReason<'_>> {
         self.reason
             .map(|[reason_type, request_id, idempotency_key]| EventReason {
@@ -169,6 +253,16 @@ impl EventNotification {
     }
 
     /// The object the event is about, when the notification names one.
+    ///
+    /// ```
+    /// # use tower_stripe_webhook::{test_helpers::TestNotification, EventNotification};
+    /// let body = TestNotification::new("v1.billing.meter.no_meter_found")
+    ///     .related_object("mtr_1", "billing.meter", "/v1/billing/meters/mtr_1")
+    ///     .to_bytes();
+    /// let notification = EventNotification::from_verified_payload(body)?;
+    /// assert_eq!(notification.related_object().and_then(|related| related.id), Some("mtr_1"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn related_object(&self) -> Option<RelatedObject<'_>> {
         self.related_object.map(|[id, object_type, url]| RelatedObject {
             id: self.strings.optional(id),
@@ -199,6 +293,13 @@ impl EventNotification {
     }
 
     /// The whole verified payload, exactly as received.
+    ///
+    /// ```
+    /// # use tower_stripe_webhook::{test_helpers::TestNotification, EventNotification};
+    /// let body = TestNotification::new("v2.core.event_destination.ping").to_bytes();
+    /// assert_eq!(EventNotification::from_verified_payload(body.clone())?.payload(), &body);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn payload(&self) -> &Bytes {
         &self.strings.payload
     }

@@ -11,6 +11,26 @@ use super::{
 use crate::{Clock, SecretError, SigningSecrets, Verifier};
 
 /// The body limit when none is set: 1 MiB, far above any Stripe event.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use bytes::Bytes;
+/// use http::{Request, Response};
+/// use http_body_util::Full;
+/// use tower_layer::Layer;
+/// use tower_stripe_webhook::{test_helpers::{oneshot, signed_request}, SigningSecret, StripeSignatureLayer, VerifiedBody, DEFAULT_BODY_LIMIT};
+///
+/// let secret = SigningSecret::new("whsec_example")?;
+/// let service = StripeSignatureLayer::new(secret.clone()).layer(tower::service_fn(|_: Request<VerifiedBody>| async {
+///     Ok::<_, std::convert::Infallible>(Response::new(Full::new(Bytes::new())))
+/// }));
+/// let too_big = vec![b' '; DEFAULT_BODY_LIMIT + 1];
+/// let response = oneshot(service, signed_request::<Full<Bytes>>(too_big, &secret, None)).await?;
+/// assert_eq!(response.status(), 413);
+/// # Ok(())
+/// # }
+/// ```
 pub const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
 
 /// The buffer budget when none is set: 64 MiB of request bodies held at once by one layer, across all
@@ -21,6 +41,13 @@ pub const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
 /// once fit in 40 MiB). What fills it is clients sending bodies slowly or many large bodies at once,
 /// which the budget turns into `503` responses instead of memory growth. See
 /// [`StripeSignatureLayer::max_buffered_bytes`].
+///
+/// ```
+/// use tower_stripe_webhook::{DEFAULT_BODY_LIMIT, DEFAULT_MAX_BUFFERED_BYTES};
+///
+/// // 64 bodies at the limit fit in the default budget at once.
+/// assert_eq!(DEFAULT_MAX_BUFFERED_BYTES / DEFAULT_BODY_LIMIT, 64);
+/// ```
 pub const DEFAULT_MAX_BUFFERED_BYTES: usize = 64 * 1024 * 1024;
 
 /// Which events a layer accepts (see [`StripeSignatureLayer::accept`]). Stripe sends each kind from its
@@ -112,11 +139,31 @@ impl StripeSignatureLayer {
     /// A layer for one secret or a [`SigningSecrets`] set, with Stripe's defaults: 300 s tolerance, future
     /// timestamps accepted and reported, the system clock, a 1 MiB body limit, a 64 MiB budget for the
     /// bodies buffered at once, and the event parsed.
+    ///
+    /// ```
+    /// # use tower_stripe_webhook::{SigningSecret, SigningSecrets, StripeSignatureLayer};
+    /// let layer = StripeSignatureLayer::new(SigningSecret::new("whsec_example")?);
+    /// assert_eq!(layer.verifier().tolerance_secs(), Some(300));
+    /// // During a rotation: both secrets, the new one first.
+    /// let rotating = StripeSignatureLayer::new(SigningSecrets::parse("whsec_new,whsec_old")?);
+    /// assert_eq!(rotating.verifier().secrets().len(), 2);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn new(secrets: impl Into<SigningSecrets>) -> Self {
         Self::from_verifier(Verifier::new(secrets))
     }
 
     /// A layer around an existing [`Verifier`] (its secrets, tolerance and clock).
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// # use tower_stripe_webhook::{SigningSecret, StripeSignatureLayer, Verifier};
+    /// // One verifier for the layer and for a job that re-verifies stored payloads.
+    /// let verifier = Verifier::new(SigningSecret::new("whsec_example")?).tolerance(Duration::from_secs(60));
+    /// let layer = StripeSignatureLayer::from_verifier(verifier.clone());
+    /// assert_eq!(layer.verifier().tolerance_secs(), Some(60));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn from_verifier(verifier: Verifier) -> Self {
         Self {
             state: Arc::new(LayerState::new(verifier.secrets())),
@@ -147,6 +194,17 @@ impl StripeSignatureLayer {
 
 impl<R> StripeSignatureLayer<R> {
     /// How old a signature may be; see [`Verifier::tolerance`].
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// # use tower_stripe_webhook::{generate_test_header, SigningSecret, StripeSignatureLayer};
+    /// let secret = SigningSecret::new("whsec_example")?;
+    /// let layer = StripeSignatureLayer::new(secret.clone()).tolerance(Duration::from_secs(60));
+    /// let header = generate_test_header(b"{}", &secret, Some(1_000));
+    /// assert!(layer.verifier().verify_at(&header, b"{}", 1_060).is_ok());
+    /// assert_eq!(layer.verifier().verify_at(&header, b"{}", 1_061).unwrap_err().code(), "timestamp_too_old");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn tolerance(mut self, tolerance: Duration) -> Self {
         self.config.verifier = self.config.verifier.tolerance(tolerance);
         self
@@ -154,12 +212,31 @@ impl<R> StripeSignatureLayer<R> {
 
     /// Turns the replay protection off; see [`Verifier::insecure_skip_timestamp_check`]. Never on a live
     /// endpoint.
+    ///
+    /// ```
+    /// # use tower_stripe_webhook::{generate_test_header, SigningSecret, StripeSignatureLayer};
+    /// let secret = SigningSecret::new("whsec_example")?;
+    /// let layer = StripeSignatureLayer::new(secret.clone()).insecure_skip_timestamp_check();
+    /// assert_eq!(layer.verifier().tolerance_secs(), None);
+    /// let header = generate_test_header(b"{}", &secret, Some(1_000));
+    /// assert!(layer.verifier().verify_at(&header, b"{}", 1_000_000_000).is_ok());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn insecure_skip_timestamp_check(mut self) -> Self {
         self.config.verifier = self.config.verifier.insecure_skip_timestamp_check();
         self
     }
 
     /// Rejects timestamps further ahead than the tolerance; see [`Verifier::reject_future_timestamps`].
+    ///
+    /// ```
+    /// # use tower_stripe_webhook::{generate_test_header, SigningSecret, StripeSignatureLayer};
+    /// let secret = SigningSecret::new("whsec_example")?;
+    /// let layer = StripeSignatureLayer::new(secret.clone()).reject_future_timestamps();
+    /// let header = generate_test_header(b"{}", &secret, Some(2_000));
+    /// assert_eq!(layer.verifier().verify_at(&header, b"{}", 1_000).unwrap_err().code(), "timestamp_too_new");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn reject_future_timestamps(mut self) -> Self {
         self.config.verifier = self.config.verifier.reject_future_timestamps();
         self
@@ -182,6 +259,17 @@ impl<R> StripeSignatureLayer<R> {
     }
 
     /// The clock to verify timestamps against; see [`Verifier::clock`].
+    ///
+    /// ```
+    /// # use tower_stripe_webhook::{test_helpers::FixedClock, SigningSecret, StripeSignatureLayer};
+    /// // A test that signs at a fixed time passes in any year.
+    /// let layer = StripeSignatureLayer::new(SigningSecret::new("whsec_example")?).clock(FixedClock(1_700_000_000));
+    /// assert_eq!(layer.verifier().now(), 1_700_000_000);
+    /// // Or any closure returning Unix seconds.
+    /// let layer = layer.clock(|| 42);
+    /// assert_eq!(layer.verifier().now(), 42);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn clock(mut self, clock: impl Clock) -> Self {
         self.config.verifier = self.config.verifier.clock(clock);
         self
@@ -190,6 +278,25 @@ impl<R> StripeSignatureLayer<R> {
     /// The most bytes a body may have (default [`DEFAULT_BODY_LIMIT`]). Enforced from `Content-Length`
     /// before reading, and while reading, so a body without or with a lying `Content-Length` cannot exceed
     /// it in memory.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use bytes::Bytes;
+    /// use http::{Request, Response};
+    /// use http_body_util::Full;
+    /// use tower_layer::Layer;
+    /// use tower_stripe_webhook::{test_helpers::{oneshot, signed_request}, SigningSecret, StripeSignatureLayer, VerifiedBody};
+    ///
+    /// let secret = SigningSecret::new("whsec_example")?;
+    /// let service = StripeSignatureLayer::new(secret.clone()).body_limit(1024).layer(tower::service_fn(
+    ///     |_: Request<VerifiedBody>| async { Ok::<_, std::convert::Infallible>(Response::new(Full::new(Bytes::new()))) },
+    /// ));
+    /// let request = signed_request::<Full<Bytes>>(vec![b' '; 1025], &secret, None);
+    /// assert_eq!(oneshot(service, request).await?.status(), 413);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn body_limit(mut self, limit: usize) -> Self {
         self.config.limit = limit;
         self
@@ -349,6 +456,16 @@ impl<R> StripeSignatureLayer<R> {
     }
 
     /// The verifier this layer checks with.
+    ///
+    /// ```
+    /// # use tower_stripe_webhook::{generate_test_header, SigningSecret, StripeSignatureLayer};
+    /// // The layer's own verifier, for a payload that came another way (a queue, a stored copy).
+    /// let secret = SigningSecret::new("whsec_example")?;
+    /// let layer = StripeSignatureLayer::new(secret.clone());
+    /// let header = generate_test_header(b"{}", &secret, None);
+    /// assert!(layer.verifier().verify(&header, b"{}").is_ok());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn verifier(&self) -> &Verifier {
         &self.config.verifier
     }

@@ -58,6 +58,18 @@ pub(crate) struct Shared {
 /// Verifies the `Stripe-Signature` of each request before calling the inner service.
 ///
 /// Built by [`StripeSignatureLayer`]; see there and the [crate docs](crate).
+///
+/// ```
+/// use tower_layer::Layer;
+/// use tower_stripe_webhook::{SigningSecret, StripeSignature, StripeSignatureLayer};
+///
+/// let inner = tower::service_fn(|_: http::Request<tower_stripe_webhook::VerifiedBody>| async {
+///     Ok::<_, std::convert::Infallible>(http::Response::new(String::new()))
+/// });
+/// let service: StripeSignature<_> = StripeSignatureLayer::new(SigningSecret::new("whsec_example")?).layer(inner);
+/// # let _ = service;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug)]
 #[must_use]
 pub struct StripeSignature<S, R = DefaultRejection> {
@@ -81,11 +93,28 @@ where
 
 impl<S> StripeSignature<S> {
     /// Wraps `inner` with Stripe's defaults (see [`StripeSignatureLayer::new`]).
+    ///
+    /// ```
+    /// # use tower_stripe_webhook::{SigningSecret, StripeSignature};
+    /// struct App {
+    ///     name: &'static str,
+    /// }
+    /// let service = StripeSignature::new(App { name: "billing" }, SigningSecret::new("whsec_example")?);
+    /// assert_eq!(service.get_ref().name, "billing");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn new(inner: S, secrets: impl Into<SigningSecrets>) -> Self {
         tower_layer::Layer::layer(&StripeSignatureLayer::new(secrets), inner)
     }
 
     /// The layer, for use with `ServiceBuilder` or `Router::layer`.
+    ///
+    /// ```
+    /// # use tower_stripe_webhook::{SigningSecret, StripeSignature};
+    /// let layer = StripeSignature::<()>::layer(SigningSecret::new("whsec_example")?);
+    /// assert_eq!(layer.verifier().secrets().len(), 1);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn layer(secrets: impl Into<SigningSecrets>) -> StripeSignatureLayer {
         StripeSignatureLayer::new(secrets)
     }
@@ -101,16 +130,38 @@ impl<S, R> StripeSignature<S, R> {
     }
 
     /// The inner service.
+    ///
+    /// ```
+    /// # use tower_stripe_webhook::{SigningSecret, StripeSignature};
+    /// let service = StripeSignature::new(vec!["inner"], SigningSecret::new("whsec_example")?);
+    /// assert_eq!(service.get_ref(), &["inner"]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn get_ref(&self) -> &S {
         &self.inner
     }
 
     /// The inner service, mutably.
+    ///
+    /// ```
+    /// # use tower_stripe_webhook::{SigningSecret, StripeSignature};
+    /// let mut service = StripeSignature::new(vec!["inner"], SigningSecret::new("whsec_example")?);
+    /// service.get_mut().push("changed");
+    /// assert_eq!(service.get_ref(), &["inner", "changed"]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn get_mut(&mut self) -> &mut S {
         &mut self.inner
     }
 
     /// Unwraps the inner service.
+    ///
+    /// ```
+    /// # use tower_stripe_webhook::{SigningSecret, StripeSignature};
+    /// let service = StripeSignature::new(vec!["inner"], SigningSecret::new("whsec_example")?);
+    /// assert_eq!(service.into_inner(), ["inner"]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn into_inner(self) -> S {
         self.inner
     }

@@ -13,7 +13,9 @@ use std::{
 use bytes::Bytes;
 use http::Request;
 use http_body::{Body, Frame, SizeHint};
-use tower_stripe_webhook::{generate_test_header, SigningSecret, StripeSignatureLayer, STRIPE_SIGNATURE};
+use tower_stripe_webhook::{
+    generate_test_header, test_helpers::SignedRequest, SigningSecret, StripeSignatureLayer, STRIPE_SIGNATURE,
+};
 
 pub const SECRET: &str = "whsec_test_layer_secret_0123456789";
 pub const NOW: i64 = 1_800_000_000;
@@ -47,16 +49,24 @@ pub fn event_payload(event_type: &str, size: usize) -> Bytes {
     Bytes::from(format!("{head}{filler}{tail}"))
 }
 
+/// The `Stripe-Signature` header for `payload`, signed with the test secret at `NOW`: the public helper.
 pub fn sign(payload: &[u8]) -> String {
     generate_test_header(payload, &secret(), Some(NOW))
 }
 
+/// `POST /webhook` signed for `payload` at `NOW`, carrying `body` (any body type: the tests send
+/// chunked, failing or stalled bodies, and tampered ones whose bytes differ from the signed payload),
+/// plus an `x-request-marker` header to see that the layer passes the request's parts through.
+/// The request is the public `test_helpers::SignedRequest`'s; only its body is swapped.
 pub fn signed_request<B>(payload: &[u8], body: B) -> Request<B> {
-    Request::post("/webhook")
-        .header(STRIPE_SIGNATURE, sign(payload))
-        .header("x-request-marker", "kept")
-        .body(body)
-        .unwrap()
+    SignedRequest::new(Bytes::copy_from_slice(payload), &secret())
+        .timestamp(Some(NOW))
+        .header(
+            http::HeaderName::from_static("x-request-marker"),
+            http::HeaderValue::from_static("kept"),
+        )
+        .build::<Bytes>()
+        .map(|_| body)
 }
 
 /// A body that yields the given chunks (or errors) one by one, and says nothing about its length.
@@ -195,21 +205,33 @@ where
 /// Writes a raw HTTP/1.1 request and reads the whole response (empty if the server closed the connection
 /// without one). The request should say `connection: close`.
 pub async fn raw(addr: SocketAddr, head: String, body: &[u8]) -> String {
-    raw_exchange(addr, head, body, false).await
+    raw_exchange(addr, head, &[body], false).await
 }
 
 /// The same, then closes the write half: a client that stops sending (hyper sees the end of the stream
 /// where it expected more body).
 pub async fn raw_then_eof(addr: SocketAddr, head: String, body: &[u8]) -> String {
-    raw_exchange(addr, head, body, true).await
+    raw_exchange(addr, head, &[body], true).await
 }
 
-async fn raw_exchange(addr: SocketAddr, head: String, body: &[u8], eof: bool) -> String {
+/// The body in `parts`, 20 ms apart (so that the server reads them one by one), then closes the write
+/// half.
+pub async fn raw_in_parts_then_eof(addr: SocketAddr, head: String, parts: &[&[u8]]) -> String {
+    raw_exchange(addr, head, parts, true).await
+}
+
+async fn raw_exchange(addr: SocketAddr, head: String, parts: &[&[u8]], eof: bool) -> String {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     tokio::time::timeout(WAIT, async {
         let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+        stream.set_nodelay(true).unwrap();
         stream.write_all(head.as_bytes()).await.unwrap();
-        stream.write_all(body).await.unwrap();
+        for (i, part) in parts.iter().enumerate() {
+            if i > 0 {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            stream.write_all(part).await.unwrap();
+        }
         if eof {
             stream.shutdown().await.unwrap();
         }
