@@ -1,24 +1,31 @@
 //! The demo, and a template to copy: an axum app with a webhook route for snapshot events and one for
-//! thin event notifications, each behind its own `StripeSignatureLayer`, and a health check that no
-//! layer guards.
+//! thin event notifications, each behind its own `StripeSignatureLayer` and an `IdempotencyLayer`, a
+//! Prometheus `GET /metrics`, and a health check that no layer guards.
 //!
 //! ```sh
-//! cargo run --example axum --features axum,tracing                  # serve, print ready-to-paste commands
-//! cargo run --example axum --features axum,tracing -- --self-test   # send itself signed, tampered, unsigned
-//!                                                                   # and thin deliveries, then exit
+//! cargo run --example axum --features axum,tracing,metrics                 # serve, print commands to paste
+//! cargo run --example axum --features axum,tracing,metrics -- --self-test  # send itself deliveries, exit
 //! STRIPE_WEBHOOK_SECRET=whsec_... STRIPE_THIN_WEBHOOK_SECRET=whsec_... PORT=4242 \
-//!     cargo run --example axum --features axum,tracing
+//!     cargo run --example axum --features axum,tracing,metrics
 //! ```
 //!
 //! Serves on `127.0.0.1:${PORT:-3000}`:
 //! * `POST /webhook`: snapshot events, with the secret(s) of `STRIPE_WEBHOOK_SECRET`;
 //! * `POST /webhook/thin`: thin event notifications, with the secret(s) of `STRIPE_THIN_WEBHOOK_SECRET`;
+//! * `GET /metrics`: the crate's metrics in Prometheus's text format;
 //! * `GET /health`: not guarded.
 //!
 //! Each variable holds one secret or several (`current=whsec_...,previous=whsec_...`); when one is unset
 //! the demo generates a secret for it and prints it. `BODY_LIMIT` sets the body limit in bytes (1 MiB by
 //! default). An `x-request-id` request header is copied onto the response, rejections included, to match
 //! a delivery with its log line.
+//!
+//! Each event's handler runs to success once: a delivery of an event already handled is answered 200 with
+//! `Idempotent-Replayed: true` without reaching the handler. `WEBHOOK_STORE` says where handled events are
+//! recorded: unset for this process's memory; `redis://...` or `postgres://...` for a store that every
+//! instance shares (with the cargo feature `redis` or `postgres`). Each run of a handler prints
+//! `handled event <id>`. A rejected signature's body says why it did not match, when that can be told
+//! (`Diagnose`), which the Stripe Dashboard shows beside the failed delivery.
 
 use std::{net::SocketAddr, time::Duration};
 
@@ -31,14 +38,20 @@ use axum::{
 use bytes::Bytes;
 use http_body_util::BodyExt;
 use hyper_util::rt::TokioIo;
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use serde::Deserialize;
 use tokio::net::{TcpListener, TcpStream};
-use tower_http::propagate_header::PropagateHeaderLayer;
+use tower::ServiceBuilder;
+use tower_http::{propagate_header::PropagateHeaderLayer, timeout::TimeoutLayer};
 use tower_stripe_webhook::{
     test_helpers::{SignedRequest, TestEvent, TestNotification},
-    Accept, Event, EventNotification, SigningSecret, SigningSecrets, StripeSignatureLayer, Verified,
-    STRIPE_SIGNATURE,
+    Accept, Diagnose, Event, EventNotification, IdempotencyLayer, IdempotencyStore, MemoryStore,
+    SigningSecret, SigningSecrets, StripeSignatureLayer, Verified, IDEMPOTENT_REPLAYED, STRIPE_SIGNATURE,
 };
+
+/// How long a handler may run: shorter than the idempotency lease (5 minutes by default), so that a stuck
+/// handler is cut off (503, its claim released, Stripe retries) before another delivery could take over.
+const HANDLER_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The fields of `data.object` this demo uses; everything else in the object is ignored.
 #[derive(Deserialize)]
@@ -56,6 +69,8 @@ struct Subscription {
 
 /// Snapshot events: the layer verified the signature and parsed the envelope.
 async fn webhook(event: Event, verified: Verified) -> Result<&'static str, (StatusCode, String)> {
+    // One line per run, so that a script can count the runs across processes sharing a store.
+    println!("handled event {}", event.id());
     let bad_object = |error: serde_json::Error| (StatusCode::UNPROCESSABLE_ENTITY, error.to_string());
     match event.event_type() {
         "invoice.paid" => {
@@ -86,6 +101,7 @@ async fn webhook(event: Event, verified: Verified) -> Result<&'static str, (Stat
 /// Thin event notifications: an id, a type and what they are about; fetch the full event with your
 /// own Stripe client (`GET /v2/core/events/{id}`, with `Stripe-Context: {context}` when there is one).
 async fn thin_webhook(notification: EventNotification) -> &'static str {
+    println!("handled event {}", notification.id());
     let about = notification
         .related_object()
         .map(|object| {
@@ -102,15 +118,112 @@ async fn thin_webhook(notification: EventNotification) -> &'static str {
     "ok"
 }
 
-fn app(snapshot: StripeSignatureLayer, thin: StripeSignatureLayer) -> Router {
+/// The webhook routes, with handled events recorded in `store`. On each route, from the outside in: the
+/// signature is verified, the event is claimed in the store (a duplicate is answered without reaching the
+/// handler), and the handler's time is bounded.
+fn webhooks<St: IdempotencyStore>(
+    store: St,
+    snapshot: StripeSignatureLayer,
+    thin: StripeSignatureLayer,
+) -> Router {
+    let guard = |signature: StripeSignatureLayer, namespace: &str| {
+        ServiceBuilder::new()
+            .layer(signature)
+            // A namespace per endpoint: one store can serve several.
+            .layer(IdempotencyLayer::new(store.clone()).namespace(namespace))
+            .layer(TimeoutLayer::with_status_code(
+                StatusCode::SERVICE_UNAVAILABLE,
+                HANDLER_TIMEOUT,
+            ))
+    };
+    // `route_layer`, not `Router::layer`: an unknown path gets 404 and a `GET /webhook` gets 405, as
+    // without the layers (with `.layer`, both would be a 400).
     Router::new()
-        // `route_layer`, not `Router::layer`: `/health` stays open, an unknown path gets 404 and a
-        // `GET /webhook` gets 405, as without the layer (with `.layer`, both would be a 400).
-        .route("/webhook", post(webhook).route_layer(snapshot))
-        .route("/webhook/thin", post(thin_webhook).route_layer(thin))
+        .route("/webhook", post(webhook).route_layer(guard(snapshot, "snapshot")))
+        .route(
+            "/webhook/thin",
+            post(thin_webhook).route_layer(guard(thin, "thin")),
+        )
+}
+
+/// The webhook routes with the store `WEBHOOK_STORE` names (`url`): unset or `memory` for this process's
+/// memory, else a Redis or PostgreSQL URL. The error is a message for the operator; it never repeats the
+/// URL, which may hold a password.
+async fn webhooks_for_store(
+    url: Option<&str>,
+    snapshot: StripeSignatureLayer,
+    thin: StripeSignatureLayer,
+) -> Result<Router, String> {
+    let scheme = url.map(|url| url.split_once("://").map_or(url, |(scheme, _)| scheme));
+    let needs = |feature: &str| {
+        format!(
+            "WEBHOOK_STORE is a {feature} URL: the {feature} store needs the cargo feature `{feature}` \
+             (cargo run --example axum --features axum,tracing,metrics,{feature})"
+        )
+    };
+    // The messages never repeat the URL: it may hold a password.
+    let _ = &needs;
+    match (scheme, url) {
+        (None | Some("memory"), _) => Ok(webhooks(MemoryStore::new(), snapshot, thin)),
+        #[cfg(feature = "redis")]
+        (Some("redis" | "rediss"), Some(url)) => {
+            let client =
+                redis::Client::open(url).map_err(|_| "WEBHOOK_STORE is not a valid redis URL".to_owned())?;
+            let store = tower_stripe_webhook::RedisStore::connect(client)
+                .await
+                .map_err(|error| format!("cannot reach the redis store: {error}"))?;
+            Ok(webhooks(store, snapshot, thin))
+        }
+        #[cfg(not(feature = "redis"))]
+        (Some("redis" | "rediss"), _) => Err(needs("redis")),
+        #[cfg(feature = "postgres")]
+        (Some("postgres" | "postgresql"), Some(url)) => {
+            use deadpool_postgres::{tokio_postgres, Manager, Pool};
+            let config: tokio_postgres::Config = url
+                .parse()
+                .map_err(|_| "WEBHOOK_STORE is not a valid postgres URL".to_owned())?;
+            let pool = Pool::builder(Manager::new(config, tokio_postgres::NoTls))
+                .build()
+                .map_err(|error| format!("cannot build the postgres pool: {error}"))?;
+            let store = tower_stripe_webhook::PostgresStore::new(pool);
+            // Creates the table if it is not there yet.
+            store
+                .migrate()
+                .await
+                .map_err(|error| format!("cannot reach the postgres store: {error}"))?;
+            Ok(webhooks(store, snapshot, thin))
+        }
+        #[cfg(not(feature = "postgres"))]
+        (Some("postgres" | "postgresql"), _) => Err(needs("postgres")),
+        (Some(other), _) => Err(format!(
+            "WEBHOOK_STORE: unknown store `{other}`: leave it unset (memory), or give a redis:// or \
+             postgres:// URL"
+        )),
+    }
+}
+
+/// The whole app: the webhook routes, `/metrics` and `/health`.
+fn app(webhooks: Router, metrics: PrometheusHandle) -> Router {
+    webhooks
+        // Prometheus scrapes this; serve it on an internal port or keep it from the internet in production.
+        .route("/metrics", get(move || std::future::ready(metrics.render())))
         .route("/health", get(|| async { "ok" }))
         // Outside the verification, so that rejections carry it too.
         .layer(PropagateHeaderLayer::new(HeaderName::from_static("x-request-id")))
+}
+
+/// Records the crate's metrics (feature `metrics`) for `GET /metrics`.
+fn prometheus() -> Result<PrometheusHandle, Box<dyn std::error::Error>> {
+    let handle = PrometheusBuilder::new().install_recorder()?;
+    // The recorder keeps histogram samples until this upkeep folds them in.
+    let upkeep = handle.clone();
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(Duration::from_secs(5)).await;
+            upkeep.run_upkeep();
+        }
+    });
+    Ok(handle)
 }
 
 /// The secrets of `name`, or a generated demo secret when it is unset.
@@ -171,15 +284,33 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let thin_secrets = secrets("STRIPE_THIN_WEBHOOK_SECRET", "demo-thin")?;
     let snapshot_signer = snapshot_secrets.get(0).cloned().expect("at least one secret");
     let thin_signer = thin_secrets.get(0).cloned().expect("at least one secret");
+    // `in_response`: a rejection's body says why the signature did not match, when that can be told
+    // (newlines converted, JSON re-serialized, ...); the Stripe Dashboard shows it beside the delivery.
+    // `Diagnose::with_secret` adds a secret that never accepts a delivery, only explains one (test mode's).
     let snapshot = StripeSignatureLayer::new(snapshot_secrets)
         .tolerance(Duration::from_secs(300))
-        .body_limit(body_limit);
+        .body_limit(body_limit)
+        .diagnose(Diagnose::new().in_response());
     let thin = StripeSignatureLayer::new(thin_secrets)
         .accept(Accept::ThinEvents)
-        .body_limit(body_limit);
+        .body_limit(body_limit)
+        .diagnose(Diagnose::new().in_response());
     describe("POST /webhook (snapshot events)", &snapshot, body_limit);
     describe("POST /webhook/thin (thin events)", &thin, body_limit);
-    println!();
+    let store = std::env::var("WEBHOOK_STORE").ok();
+    let webhooks = match webhooks_for_store(store.as_deref(), snapshot, thin).await {
+        Ok(webhooks) => webhooks,
+        Err(message) => {
+            eprintln!("error: {message}");
+            std::process::exit(2);
+        }
+    };
+    println!(
+        "handled events recorded in {}\n",
+        store
+            .as_deref()
+            .map_or("this process's memory", |_| "WEBHOOK_STORE")
+    );
 
     let port: u16 = if self_test {
         0
@@ -191,7 +322,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let listener = TcpListener::bind(("127.0.0.1", port)).await?;
     let addr = listener.local_addr()?;
-    let router = app(snapshot, thin);
+    let router = app(webhooks, prometheus()?);
     let server = tokio::spawn(async move { axum::serve(listener, router).await });
 
     if self_test {
@@ -219,7 +350,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     println!("delivery is refused with no_matching_signature. Stop the demo and start it again with it:\n");
     println!("  STRIPE_WEBHOOK_SECRET=whsec_... STRIPE_THIN_WEBHOOK_SECRET=whsec_... \\");
-    println!("    cargo run --example axum --features axum,tracing\n");
+    println!("    cargo run --example axum --features axum,tracing,metrics\n");
     server.await??;
     Ok(())
 }
@@ -232,8 +363,9 @@ fn sample_event() -> TestEvent {
     .id("evt_demo_1")
 }
 
-/// Sends the server a signed, a tampered and an unsigned event, a thin notification, an event to the thin
-/// route and a `GET`, and checks the status of each.
+/// Sends the server an event twice, a tampered event, one with its newlines converted, an unsigned one, a
+/// thin notification, an event to the thin route and a `GET`; checks the status of each and what its answer
+/// must show, then that the handlers ran once per event (the idempotency counters of `/metrics`).
 async fn run_self_test(
     addr: SocketAddr,
     signer: &SigningSecret,
@@ -242,6 +374,8 @@ async fn run_self_test(
     let event = sample_event().to_bytes();
     let signed = || SignedRequest::new(event.clone(), signer).build::<Body>();
     let tampered = signed().map(|_| Body::from(tamper(&event)));
+    // What a proxy converting newlines delivers: the same event, signed as sent, with CRLF line endings.
+    let crlf = signed().map(|_| Body::from(String::from_utf8_lossy(&event).replace('\n', "\r\n")));
     let mut unsigned = signed();
     unsigned.headers_mut().remove(STRIPE_SIGNATURE);
     let notification = TestNotification::new("v1.billing.meter.error_report_triggered")
@@ -254,27 +388,70 @@ async fn run_self_test(
         .uri("/webhook/thin")
         .build::<Body>();
     let get = SignedRequest::new("", signer).method(Method::GET).build::<Body>();
+    // (name, request, expected status, what the answer must show)
     let cases = [
-        ("signed event", signed(), StatusCode::OK),
-        ("tampered body", tampered, StatusCode::BAD_REQUEST),
-        ("unsigned", unsigned, StatusCode::BAD_REQUEST),
-        ("thin notification", thin, StatusCode::OK),
-        ("event at thin", snapshot_at_thin, StatusCode::BAD_REQUEST),
-        ("GET /webhook", get, StatusCode::METHOD_NOT_ALLOWED),
+        ("signed event", signed(), StatusCode::OK, "ok"),
+        // Stripe's retry of a delivered event: signed again, same id.
+        (
+            "same event again",
+            signed(),
+            StatusCode::OK,
+            "Idempotent-Replayed: true",
+        ),
+        ("tampered body", tampered, StatusCode::BAD_REQUEST, "Diagnosis: "),
+        (
+            "CRLF newlines",
+            crlf,
+            StatusCode::BAD_REQUEST,
+            "line_endings (proven)",
+        ),
+        ("unsigned", unsigned, StatusCode::BAD_REQUEST, "missing_header"),
+        ("thin notification", thin, StatusCode::OK, "ok"),
+        (
+            "event at thin",
+            snapshot_at_thin,
+            StatusCode::BAD_REQUEST,
+            "unexpected_snapshot_event",
+        ),
+        ("GET /webhook", get, StatusCode::METHOD_NOT_ALLOWED, ""),
     ];
     let mut failures = 0;
-    for (name, request, expected) in cases {
+    for (name, request, expected, shows) in cases {
         let (status, text) = send(addr, request).await?;
-        let verdict = if status == expected {
-            "as expected"
-        } else {
-            "UNEXPECTED"
+        let ok = status == expected && text.contains(shows);
+        failures += usize::from(!ok);
+        let verdict = if ok { "as expected" } else { "UNEXPECTED" };
+        // A diagnosed rejection: its code and the diagnosis, without the advice in between.
+        let text = match text.split_once(": ").zip(text.split_once(" Diagnosis: ")) {
+            Some(((code, _), (_, diagnosis))) => format!("{code} ... Diagnosis: {diagnosis}"),
+            None => text,
         };
-        failures += usize::from(status != expected);
         println!("self-test {name:<17} -> {status} ({verdict}): {}", text.trim());
     }
+
+    // Two events reached a handler (the event sent twice, the thin notification); the duplicate did not.
+    let (_, metrics) = send(addr, http::Request::get("/metrics").body(Body::empty())?).await?;
+    let count = |outcome: &str| {
+        let prefix = format!("stripe_webhook_idempotency_total{{outcome=\"{outcome}\"}} ");
+        metrics
+            .lines()
+            .find_map(|line| line.strip_prefix(prefix.as_str()))
+            .map_or(0, |n| n.trim().parse::<u64>().unwrap_or(0))
+    };
+    let (runs, duplicates) = (count("handled") + count("released"), count("duplicate"));
+    let ok = runs == 2 && duplicates == 1;
+    failures += usize::from(!ok);
+    println!(
+        "self-test {:<17} -> handler runs {runs}, duplicates answered without the handler {duplicates} ({})",
+        "GET /metrics",
+        if ok {
+            "as expected"
+        } else {
+            "UNEXPECTED: expected 2 and 1"
+        }
+    );
     if failures > 0 {
-        return Err(format!("{failures} self-test request(s) got an unexpected status").into());
+        return Err(format!("{failures} self-test check(s) failed").into());
     }
     println!("self-test passed");
     Ok(())
@@ -285,6 +462,7 @@ fn tamper(event: &Bytes) -> Bytes {
     Bytes::from(String::from_utf8_lossy(event).replace("1999", "1"))
 }
 
+/// Sends `request`; answers its status and its body, after `Idempotent-Replayed: true` when it says so.
 async fn send(
     addr: SocketAddr,
     mut request: http::Request<Body>,
@@ -297,6 +475,18 @@ async fn send(
         .insert(http::header::HOST, addr.to_string().parse()?);
     let response = sender.send_request(request).await?;
     let status = response.status();
+    let replayed = response
+        .headers()
+        .get(IDEMPOTENT_REPLAYED)
+        .is_some_and(|v| v == "true");
     let text = response.into_body().collect().await?.to_bytes();
-    Ok((status, String::from_utf8_lossy(&text).into_owned()))
+    let text = String::from_utf8_lossy(&text);
+    Ok((
+        status,
+        if replayed {
+            format!("Idempotent-Replayed: true {text}")
+        } else {
+            text.into_owned()
+        },
+    ))
 }

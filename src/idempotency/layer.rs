@@ -413,17 +413,16 @@ impl<St: IdempotencyStore> Drop for Held<St> {
         // One poll at once, which is all the memory store needs; a store that has to wait for its server
         // finishes on the tokio runtime when there is one (feature `tokio`), else its claim ends with its
         // lease.
-        if release
+        let pending = release
             .as_mut()
             .poll(&mut Context::from_waker(std::task::Waker::noop()))
-            .is_ready()
-        {
-            return;
-        }
+            .is_pending();
         #[cfg(feature = "tokio")]
-        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+        if let (true, Ok(runtime)) = (pending, tokio::runtime::Handle::try_current()) {
             runtime.spawn(release);
         }
+        #[cfg(not(feature = "tokio"))]
+        let _ = pending;
     }
 }
 
