@@ -1,4 +1,4 @@
-//! A production-shaped stack: tower-http's trace, timeouts and compression around three webhook routes,
+//! A production-shaped stack: tower-http's trace, timeouts and response headers around three webhook routes,
 //! the platform endpoint, a Connect endpoint and a thin event destination, each with its own signing
 //! secret.
 //!
@@ -15,10 +15,14 @@
 
 use std::time::Duration;
 
-use axum::{http::StatusCode, routing::post, Router};
+use axum::{
+    http::{header::CACHE_CONTROL, HeaderValue, StatusCode},
+    routing::post,
+    Router,
+};
 use tower::ServiceBuilder;
 use tower_http::{
-    compression::CompressionLayer,
+    set_header::SetResponseHeaderLayer,
     timeout::{RequestBodyTimeoutLayer, TimeoutLayer},
     trace::TraceLayer,
 };
@@ -85,7 +89,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 ))
                 // A client trickling a body byte by byte is cut off, whatever the body limit.
                 .layer(RequestBodyTimeoutLayer::new(Duration::from_secs(5)))
-                .layer(CompressionLayer::new()),
+                // Every answer, rejections included, passes through the outer layers.
+                .layer(SetResponseHeaderLayer::overriding(
+                    CACHE_CONTROL,
+                    HeaderValue::from_static("no-store"),
+                )),
         );
 
     let port: u16 = std::env::var("PORT")

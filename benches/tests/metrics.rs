@@ -1,7 +1,7 @@
 //! With the `metrics` feature: every outcome is counted, with bounded labels, through a debugging
-//! recorder (`metrics-util`).
-#![cfg(feature = "metrics")]
+//! recorder (`metrics-util`). In this package, whose dev-dependencies a user of the demo never builds.
 
+#[path = "../../tests/support/mod.rs"]
 mod support;
 
 use std::{collections::BTreeMap, convert::Infallible};
