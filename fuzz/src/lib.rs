@@ -268,11 +268,14 @@ impl<'a> Case<'a> {
         let numbers = std::str::from_utf8(lines.next()?).ok()?;
         let header = lines.next()?;
         let body = lines.next().unwrap_or_default();
-        let secrets: Vec<&str> = secrets
-            .split(',')
-            .filter(|s| tower_stripe_webhook::SigningSecret::new(s).is_ok())
-            .take(4)
-            .collect();
+        // Invalid secrets dropped, and a secret given twice kept once (a set refuses duplicates).
+        let mut unique: Vec<&str> = Vec::new();
+        for secret in secrets.split(',') {
+            if tower_stripe_webhook::SigningSecret::new(secret).is_ok() && !unique.contains(&secret) {
+                unique.push(secret);
+            }
+        }
+        let secrets: Vec<&str> = unique.into_iter().take(4).collect();
         if secrets.is_empty() {
             return None;
         }
