@@ -239,20 +239,10 @@ pub struct Idempotency<S, St = MemoryStore> {
 }
 
 impl<S, St> Idempotency<S, St> {
-    /// The inner service.
-    pub fn get_ref(&self) -> &S {
-        &self.inner
-    }
-
-    /// The inner service, mutably.
-    pub fn get_mut(&mut self) -> &mut S {
-        &mut self.inner
-    }
-
-    /// Unwraps the inner service.
-    pub fn into_inner(self) -> S {
-        self.inner
-    }
+    define_inner_service_accessors!(
+        uses: "use {tower_layer::Layer, tower_stripe_webhook::{IdempotencyLayer, MemoryStore}};",
+        service: "IdempotencyLayer::new(MemoryStore::new()).layer(vec![\"inner\"])"
+    );
 }
 
 impl<S: fmt::Debug, St> fmt::Debug for Idempotency<S, St> {
