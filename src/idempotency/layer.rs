@@ -421,31 +421,34 @@ impl<St: IdempotencyStore> Drop for Held<St> {
 fn event_key<B>(request: &Request<B>, key: EventKey) -> Option<String> {
     let extensions = request.extensions();
     let (id, event_type, object_id) = if let Some(event) = extensions.get::<Event>() {
-        (event.id(), event.event_type(), object_id(event))
+        snapshot_identity(event)
     } else if let Some(notification) = extensions.get::<EventNotification>() {
-        let related = notification.related_object().and_then(|related| related.id);
-        (
-            notification.id(),
-            notification.event_type(),
-            related.map(str::to_owned),
-        )
+        thin_identity(notification)
     } else {
         match extensions.get::<AnyEvent>()? {
-            AnyEvent::Snapshot(event) => (event.id(), event.event_type(), object_id(event)),
-            AnyEvent::Thin(notification) => {
-                let related = notification.related_object().and_then(|related| related.id);
-                (
-                    notification.id(),
-                    notification.event_type(),
-                    related.map(str::to_owned),
-                )
-            }
+            AnyEvent::Snapshot(event) => snapshot_identity(event),
+            AnyEvent::Thin(notification) => thin_identity(notification),
         }
     };
     Some(match (key, object_id) {
         (EventKey::TypeAndObjectId, Some(object_id)) => format!("{event_type}:{object_id}"),
         _ => id.to_owned(),
     })
+}
+
+/// A snapshot event's id, type and object id (`data.object.id`).
+fn snapshot_identity(event: &Event) -> (&str, &str, Option<String>) {
+    (event.id(), event.event_type(), object_id(event))
+}
+
+/// A thin notification's id, type and object id (`related_object.id`).
+fn thin_identity(notification: &EventNotification) -> (&str, &str, Option<String>) {
+    let related = notification.related_object().and_then(|related| related.id);
+    (
+        notification.id(),
+        notification.event_type(),
+        related.map(str::to_owned),
+    )
 }
 
 /// `data.object.id`, if it is a string.
@@ -508,4 +511,45 @@ fn new_owner() -> String {
         nanos,
         hasher.finish()
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_helpers::{TestEvent, TestNotification};
+
+    /// The keys of a request carrying `event`: by event id, by type and object.
+    fn keys<T: Clone + Send + Sync + 'static>(event: T) -> [Option<String>; 2] {
+        [EventKey::EventId, EventKey::TypeAndObjectId].map(|key| {
+            let mut request = Request::new(());
+            request.extensions_mut().insert(event.clone());
+            event_key(&request, key)
+        })
+    }
+
+    #[test]
+    fn events_are_keyed_alike_alone_or_as_any_event() {
+        let snapshot = TestEvent::new("invoice.paid", serde_json::json!({"id": "in_1"})).id("evt_1");
+        let snapshot = Event::from_verified_payload(snapshot.to_bytes()).unwrap();
+        let thin = TestNotification::new("v1.billing.meter.error_report_triggered")
+            .id("evt_2")
+            .related_object("mtr_1", "billing.meter", "/v1/billing/meters/mtr_1");
+        let thin = EventNotification::from_verified_payload(thin.to_bytes()).unwrap();
+        let ping = TestNotification::new("v2.core.event_destination.ping").id("evt_3");
+        let ping = EventNotification::from_verified_payload(ping.to_bytes()).unwrap();
+        let expected = |id: &str, by_object: &str| [Some(id.to_owned()), Some(by_object.to_owned())];
+
+        assert_eq!(keys(snapshot.clone()), expected("evt_1", "invoice.paid:in_1"));
+        assert_eq!(
+            keys(AnyEvent::Snapshot(snapshot)),
+            expected("evt_1", "invoice.paid:in_1")
+        );
+        let by_object = "v1.billing.meter.error_report_triggered:mtr_1";
+        assert_eq!(keys(thin.clone()), expected("evt_2", by_object));
+        assert_eq!(keys(AnyEvent::Thin(thin)), expected("evt_2", by_object));
+        // No related object: the event id, whatever the key.
+        assert_eq!(keys(ping.clone()), expected("evt_3", "evt_3"));
+        assert_eq!(keys(AnyEvent::Thin(ping)), expected("evt_3", "evt_3"));
+        assert_eq!(keys(()), [None, None]);
+    }
 }
