@@ -365,6 +365,15 @@ fn json_error(text: &str, mut error: serde_json::Error) -> Error {
 }
 
 /// Why a verified payload is not the kind of event the route takes.
+///
+/// ```
+/// # use bytes::Bytes;
+/// # use tower_stripe_webhook::{ErrorKind, Event, InvalidEvent};
+/// let error = Event::from_verified_payload(Bytes::from_static(br#"{"object":"event","id":"evt_1"}"#)).unwrap_err();
+/// assert_eq!(error.kind(), &ErrorKind::NotAnEvent(InvalidEvent::MissingField("type")));
+/// let error = Event::from_verified_payload(Bytes::from_static(b"{\n  oops")).unwrap_err();
+/// assert!(matches!(error.kind(), ErrorKind::NotAnEvent(InvalidEvent::Json { line: 2, .. })));
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum InvalidEvent {
