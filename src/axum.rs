@@ -14,6 +14,23 @@ use crate::{AnyEvent, Event, EventNotification, Verified, VerifiedPayload};
 /// extractors: the route is not behind [`StripeSignatureLayer`](crate::StripeSignatureLayer), or the
 /// layer inserts another kind than the handler asks for (verify-only mode, or another
 /// [`Accept`](crate::Accept)). A `500`, because this is a bug in the application, not in the request.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use axum::{body::Body, routing::post, Router};
+/// use tower::ServiceExt;
+/// use tower_stripe_webhook::Event;
+///
+/// // The layer was forgotten: the extractor answers 500 and says what is missing.
+/// let app: Router = Router::new().route("/webhook", post(|event: Event| async move { event.id().to_owned() }));
+/// let response = app.oneshot(axum::http::Request::post("/webhook").body(Body::from("{}"))?).await?;
+/// assert_eq!(response.status(), 500);
+/// let body = axum::body::to_bytes(response.into_body(), 1024).await?;
+/// assert!(String::from_utf8_lossy(&body).contains("StripeSignatureLayer"));
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Clone, Copy, Debug)]
 pub struct MissingStripeSignatureLayer {
     what: &'static str,
@@ -110,6 +127,21 @@ impl<F> fmt::Debug for IntoResponseRejection<F> {
 
 /// The marker of [`IntoRejectionResponse`](crate::IntoRejectionResponse) for a closure returning
 /// `impl IntoResponse`.
+///
+/// ```
+/// use axum::{http::StatusCode, response::IntoResponse};
+/// use tower_stripe_webhook::{Error, IntoRejectionResponse, IntoResponseRejection, SigningSecret, StripeSignatureLayer, ViaIntoResponse};
+///
+/// // A helper of your own that takes axum-style rejection closures names the marker in its bound.
+/// fn with_rejection<F>(rejection: F) -> StripeSignatureLayer<IntoResponseRejection<F>>
+/// where
+///     F: IntoRejectionResponse<ViaIntoResponse, Rejection = IntoResponseRejection<F>>,
+/// {
+///     StripeSignatureLayer::new(SigningSecret::new("whsec_example").unwrap()).with_rejection_response(rejection)
+/// }
+/// let layer = with_rejection(|error: &Error| (StatusCode::UNAUTHORIZED, error.code()).into_response());
+/// # let _ = layer;
+/// ```
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum ViaIntoResponse {}

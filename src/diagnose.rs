@@ -64,6 +64,19 @@ impl Default for Diagnose {
 impl Diagnose {
     /// Diagnosis on, with no diagnostic secret, a budget of 5 diagnoses per second in bursts of up to 5,
     /// and the diagnosis kept out of rejection bodies.
+    ///
+    /// ```
+    /// # use tower_stripe_webhook::{generate_test_header, Cause, DefaultRejection, Diagnose, RejectionResponse, SigningSecret, Verifier};
+    /// let secret = SigningSecret::new("whsec_example")?;
+    /// // Stripe signed a final newline that the body lost on the way.
+    /// let header = generate_test_header(b"{}\n", &secret, None);
+    /// let error = Verifier::new(secret).diagnose(Diagnose::new()).verify(&header, b"{}").unwrap_err();
+    /// assert_eq!(error.diagnosis().map(|d| d.cause()), Some(Cause::TrailingNewline));
+    /// // By default the diagnosis stays in your logs, out of the rejection body the sender sees.
+    /// let body = DefaultRejection::default().response(&error).into_body();
+    /// assert!(!String::from_utf8_lossy(&body).contains("trailing_newline"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn new() -> Self {
         Self {
             secrets: Vec::new(),
@@ -187,6 +200,19 @@ impl fmt::Debug for Diagnose {
 
 /// What a diagnosis found: a proven cause (the signature matches the body as transformed, or under a
 /// diagnostic secret), or a likely one.
+///
+/// ```
+/// # use tower_stripe_webhook::{generate_test_header, Cause, Diagnose, SigningSecret, Verifier};
+/// let secret = SigningSecret::new("whsec_example")?;
+/// let header = generate_test_header(br#"{"id":"evt_1"}"#, &secret, None);
+/// let verifier = Verifier::new(secret).diagnose(Diagnose::new());
+/// // Something added whitespace around the body after Stripe signed it.
+/// let error = verifier.verify(&header, br#" {"id":"evt_1"} "#).unwrap_err();
+/// let cause = error.diagnosis().expect("diagnosed").cause();
+/// assert_eq!(cause, Cause::WhitespaceTrimmed);
+/// assert!(cause.is_proven());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Cause {
@@ -218,6 +244,13 @@ impl Cause {
     /// The stable code: `line_endings`, `byte_order_mark`, `trailing_newline`, `whitespace_trimmed`,
     /// `json_relaid_out`, `unicode_escapes`, `diagnostic_secret` (proven); `likely_reserialized`,
     /// `not_json`, `unexplained`.
+    ///
+    /// ```
+    /// # use tower_stripe_webhook::Cause;
+    /// // Stable across releases: fit for metric labels and alerts.
+    /// assert_eq!(Cause::LineEndings.code(), "line_endings");
+    /// assert_eq!(Cause::Unexplained.code(), "unexplained");
+    /// ```
     pub fn code(self) -> &'static str {
         match self {
             Self::LineEndings => "line_endings",
@@ -234,6 +267,12 @@ impl Cause {
     }
 
     /// Whether the signature matched once the cause was undone: a proof, not a guess.
+    ///
+    /// ```
+    /// # use tower_stripe_webhook::Cause;
+    /// assert!(Cause::LineEndings.is_proven()); // the signature matched with the newlines converted back
+    /// assert!(!Cause::LikelyReserialized.is_proven()); // only what the body looks like
+    /// ```
     pub fn is_proven(self) -> bool {
         !matches!(self, Self::LikelyReserialized | Self::NotJson | Self::Unexplained)
     }
@@ -267,21 +306,62 @@ pub struct Diagnosis {
 
 impl Diagnosis {
     /// The cause found.
+    ///
+    /// ```
+    /// # use tower_stripe_webhook::{Cause, Diagnose, SigningSecret, Verifier};
+    /// let verifier = Verifier::new(SigningSecret::new("whsec_example")?).diagnose(Diagnose::new());
+    /// let error = verifier.verify_at(b"t=1,v1=00", b"not json", 1).unwrap_err();
+    /// let diagnosis = error.diagnosis().expect("diagnosed");
+    /// assert_eq!(diagnosis.cause(), Cause::NotJson);
+    /// assert!(!diagnosis.cause().is_proven()); // likely, not proven
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn cause(&self) -> Cause {
         self.cause
     }
 
     /// The cause's stable code (see [`Cause::code`]).
+    ///
+    /// ```
+    /// # use tower_stripe_webhook::{Cause, Diagnose, SigningSecret, Verifier};
+    /// let verifier = Verifier::new(SigningSecret::new("whsec_example")?).diagnose(Diagnose::new());
+    /// let error = verifier.verify_at(b"t=1,v1=00", b"not json", 1).unwrap_err();
+    /// let diagnosis = error.diagnosis().expect("diagnosed");
+    /// assert_eq!(diagnosis.code(), "not_json");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn code(&self) -> &'static str {
         self.cause.code()
     }
 
     /// For [`Cause::DiagnosticSecret`], the label of the diagnostic secret that matched.
+    ///
+    /// ```
+    /// # use tower_stripe_webhook::{generate_test_header, Cause, Diagnose, SigningSecret, Verifier};
+    /// // The delivery was signed with the staging endpoint's secret, configured for diagnosis only.
+    /// let staging = SigningSecret::new("whsec_staging")?.with_label("staging");
+    /// let header = generate_test_header(b"{}", &staging, None);
+    /// let verifier = Verifier::new(SigningSecret::new("whsec_live")?).diagnose(Diagnose::new().with_secret(staging));
+    /// let error = verifier.verify(&header, b"{}").unwrap_err();
+    /// let diagnosis = error.diagnosis().expect("diagnosed");
+    /// assert_eq!(diagnosis.cause(), Cause::DiagnosticSecret);
+    /// assert_eq!(diagnosis.secret_label(), Some("staging"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn secret_label(&self) -> Option<&str> {
         self.secret_label.as_deref()
     }
 
     /// The length of the body that was received, in bytes.
+    ///
+    /// ```
+    /// # use tower_stripe_webhook::{Cause, Diagnose, SigningSecret, Verifier};
+    /// let verifier = Verifier::new(SigningSecret::new("whsec_example")?).diagnose(Diagnose::new());
+    /// let error = verifier.verify_at(b"t=1,v1=00", b"not json", 1).unwrap_err();
+    /// let diagnosis = error.diagnosis().expect("diagnosed");
+    /// assert_eq!(diagnosis.body_len(), b"not json".len());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn body_len(&self) -> usize {
         self.body_len
     }

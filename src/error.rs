@@ -82,6 +82,14 @@ impl Error {
     }
 
     /// The reason, with its details.
+    ///
+    /// ```
+    /// # use tower_stripe_webhook::{ErrorKind, SigningSecret, Verifier};
+    /// let verifier = Verifier::new(SigningSecret::new("whsec_example")?);
+    /// let error = verifier.verify_at(b"t=1,v1=00", b"{}", 1).unwrap_err();
+    /// assert_eq!(error.kind(), &ErrorKind::NoMatchingSignature { signatures: 1, secrets: 1 });
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn kind(&self) -> &ErrorKind {
         &self.kind
     }
@@ -135,6 +143,19 @@ impl Error {
 }
 
 /// The reason a delivery was rejected, with what an engineer needs to act on it.
+///
+/// ```
+/// # use tower_stripe_webhook::{generate_test_header, ErrorKind, SigningSecret, Verifier};
+/// let secret = SigningSecret::new("whsec_example")?;
+/// let header = generate_test_header(b"{}", &secret, Some(1_000));
+/// // Verified 400 seconds after signing, with the default tolerance of 300: a replay, or a clock off.
+/// let error = Verifier::new(secret).verify_at(&header, b"{}", 1_400).unwrap_err();
+/// match error.kind() {
+///     ErrorKind::TimestampTooOld { age, tolerance } => assert_eq!((*age, *tolerance), (400, 300)),
+///     other => panic!("another reason: {other:?}"),
+/// }
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ErrorKind {

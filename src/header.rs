@@ -139,6 +139,12 @@ impl<'a> SignatureHeader<'a> {
     ///
     /// Only a timestamp beyond ±2^63 s (hundreds of billions of years) saturates; such a header verifies
     /// only with the age check disabled or as a far-future timestamp.
+    ///
+    /// ```
+    /// # use tower_stripe_webhook::SignatureHeader;
+    /// assert_eq!(SignatureHeader::parse(b"t=1700000000,v1=abc")?.timestamp(), 1_700_000_000);
+    /// # Ok::<(), tower_stripe_webhook::Error>(())
+    /// ```
     pub fn timestamp(&self) -> i64 {
         saturate(self.timestamp_exact())
     }
@@ -167,6 +173,13 @@ impl<'a> SignatureHeader<'a> {
 
     /// The `v1` values, in header order, exactly as they appear (not validated: a malformed value simply
     /// never matches).
+    ///
+    /// ```
+    /// # use tower_stripe_webhook::SignatureHeader;
+    /// let header = SignatureHeader::parse(b"t=1,v1=aa,v0=bb,v1=cc")?;
+    /// assert_eq!(header.signatures().collect::<Vec<_>>(), [&b"aa"[..], b"cc"]); // `v0` is not a signature
+    /// # Ok::<(), tower_stripe_webhook::Error>(())
+    /// ```
     pub fn signatures(&self) -> impl Iterator<Item = &'a [u8]> + 'a {
         signatures(self.raw, self.parsed)
     }
@@ -297,6 +310,13 @@ impl<'a> Iterator for Items<'a> {
 }
 
 /// What was wrong with a malformed `Stripe-Signature` header.
+///
+/// ```
+/// # use tower_stripe_webhook::{ErrorKind, MalformedHeader, SignatureHeader};
+/// let error = SignatureHeader::parse(b"v1=abc").unwrap_err();
+/// assert_eq!(error.kind(), &ErrorKind::MalformedHeader(MalformedHeader::MissingTimestamp));
+/// assert_eq!(error.code(), "malformed_header");
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum MalformedHeader {

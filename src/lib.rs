@@ -10,6 +10,50 @@
 #![deny(unsafe_code, unreachable_pub)]
 #![warn(missing_docs, missing_debug_implementations, rust_2018_idioms)]
 
+/// Defines `get_ref`, `get_mut` and `into_inner` on a service whose inner service `S` is its field
+/// `inner` (as tower-http's `define_inner_service_accessors!`), with runnable examples: `uses` is the
+/// examples' hidden import line, `service` the expression that builds the service around `vec!["inner"]`.
+macro_rules! define_inner_service_accessors {
+    (uses: $uses:literal, service: $service:literal) => {
+        /// The inner service.
+        ///
+        /// ```
+        #[doc = concat!("# ", $uses)]
+        #[doc = concat!("let service = ", $service, ";")]
+        /// assert_eq!(service.get_ref(), &["inner"]);
+        /// # Ok::<(), Box<dyn std::error::Error>>(())
+        /// ```
+        pub fn get_ref(&self) -> &S {
+            &self.inner
+        }
+
+        /// The inner service, mutably.
+        ///
+        /// ```
+        #[doc = concat!("# ", $uses)]
+        #[doc = concat!("let mut service = ", $service, ";")]
+        /// service.get_mut().push("changed");
+        /// assert_eq!(service.get_ref(), &["inner", "changed"]);
+        /// # Ok::<(), Box<dyn std::error::Error>>(())
+        /// ```
+        pub fn get_mut(&mut self) -> &mut S {
+            &mut self.inner
+        }
+
+        /// Unwraps the inner service.
+        ///
+        /// ```
+        #[doc = concat!("# ", $uses)]
+        #[doc = concat!("let service = ", $service, ";")]
+        /// assert_eq!(service.into_inner(), ["inner"]);
+        /// # Ok::<(), Box<dyn std::error::Error>>(())
+        /// ```
+        pub fn into_inner(self) -> S {
+            self.inner
+        }
+    };
+}
+
 #[cfg(feature = "axum")]
 mod axum;
 mod diagnose;

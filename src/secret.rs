@@ -51,6 +51,16 @@ impl SigningSecret {
     /// # Errors
     ///
     /// A [`SecretError`] saying why the value cannot be a webhook signing secret.
+    ///
+    /// ```
+    /// # use tower_stripe_webhook::SigningSecret;
+    /// let secret = SigningSecret::new("whsec_example")?;
+    /// assert_eq!(secret.label(), None);
+    /// // An API key is not a webhook signing secret: refused, and the error never shows the value.
+    /// let error = SigningSecret::new("sk_live_abc123").unwrap_err();
+    /// assert!(!error.to_string().contains("abc123"));
+    /// # Ok::<(), tower_stripe_webhook::SecretError>(())
+    /// ```
     pub fn new(secret: impl AsRef<str>) -> Result<Self, SecretError> {
         let secret = secret.as_ref();
         check(secret)?;
@@ -294,6 +304,13 @@ pub struct SigningSecrets {
 
 impl SigningSecrets {
     /// A set holding one secret.
+    ///
+    /// ```
+    /// # use tower_stripe_webhook::{SigningSecret, SigningSecrets};
+    /// let secrets = SigningSecrets::new(SigningSecret::new("whsec_example")?);
+    /// assert_eq!(secrets.len(), 1);
+    /// # Ok::<(), tower_stripe_webhook::SecretError>(())
+    /// ```
     pub fn new(secret: SigningSecret) -> Self {
         Self {
             secrets: vec![secret],
@@ -451,17 +468,43 @@ impl SigningSecrets {
     }
 
     /// How many secrets the set holds (at least one).
+    ///
+    /// ```
+    /// # use tower_stripe_webhook::SigningSecrets;
+    /// let secrets: SigningSecrets = "whsec_new,whsec_old".parse()?;
+    /// assert_eq!(secrets.len(), 2);
+    /// # Ok::<(), tower_stripe_webhook::SecretError>(())
+    /// ```
     #[allow(clippy::len_without_is_empty)] // never empty by construction
     pub fn len(&self) -> usize {
         self.secrets.len()
     }
 
     /// The secret at `index`, in configuration order.
+    ///
+    /// ```
+    /// # use tower_stripe_webhook::SigningSecrets;
+    /// let secrets: SigningSecrets = "current=whsec_new, previous=whsec_old".parse()?;
+    /// assert_eq!(secrets.get(0).and_then(|secret| secret.label()), Some("current"));
+    /// assert!(secrets.get(2).is_none());
+    /// # Ok::<(), tower_stripe_webhook::SecretError>(())
+    /// ```
     pub fn get(&self, index: usize) -> Option<&SigningSecret> {
         self.secrets.get(index)
     }
 
     /// The secrets, in configuration order.
+    ///
+    /// ```
+    /// # use tower_stripe_webhook::SigningSecrets;
+    /// let secrets: SigningSecrets = "current=whsec_new, previous=whsec_old".parse()?;
+    /// // Log which secrets are configured, by label and fingerprint, never by value.
+    /// for secret in secrets.iter() {
+    ///     assert_eq!(secret.fingerprint().len(), 8);
+    /// }
+    /// assert_eq!(secrets.iter().filter_map(|secret| secret.label()).collect::<Vec<_>>(), ["current", "previous"]);
+    /// # Ok::<(), tower_stripe_webhook::SecretError>(())
+    /// ```
     pub fn iter(&self) -> std::slice::Iter<'_, SigningSecret> {
         self.secrets.iter()
     }

@@ -199,6 +199,16 @@ pub struct SignedRequest {
 
 impl SignedRequest {
     /// `body` signed with `secret` now, to `POST /webhook`.
+    ///
+    /// ```
+    /// # use tower_stripe_webhook::{test_helpers::SignedRequest, SigningSecret, Verifier};
+    /// let secret = SigningSecret::new("whsec_test")?;
+    /// let request = SignedRequest::new("{}", &secret).build::<bytes::Bytes>();
+    /// assert_eq!((request.method().as_str(), request.uri().path()), ("POST", "/webhook"));
+    /// // Signed now, so that a layer with the real clock accepts it.
+    /// Verifier::new(secret).verify_headers(request.headers(), request.body())?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn new(body: impl Into<Bytes>, secret: &SigningSecret) -> Self {
         let body = body.into();
         Self {
@@ -353,6 +363,15 @@ pub struct TestEvent {
 impl TestEvent {
     /// An event of `event_type` about `object` (what `data.object` holds), in test mode, created at
     /// 1,700,000,000 (set [`created`](Self::created) to your clock's now for a layer's fixed clock).
+    ///
+    /// ```
+    /// # use tower_stripe_webhook::{test_helpers::TestEvent, Event};
+    /// let body = TestEvent::new("invoice.paid", serde_json::json!({"id": "in_1", "amount_paid": 2000})).to_bytes();
+    /// let event = Event::from_verified_payload(body)?;
+    /// assert_eq!((event.id(), event.event_type(), event.created()), ("evt_test_1", "invoice.paid", 1_700_000_000));
+    /// assert!(!event.livemode());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn new(event_type: impl Into<String>, object: serde_json::Value) -> Self {
         Self {
             id: "evt_test_1".to_owned(),
@@ -557,6 +576,16 @@ pub struct TestNotification {
 
 impl TestNotification {
     /// A test-mode notification of `event_type`, created `2025-01-01T00:00:00.000Z`.
+    ///
+    /// ```
+    /// # use tower_stripe_webhook::{test_helpers::TestNotification, EventNotification};
+    /// let body = TestNotification::new("v1.billing.meter.no_meter_found").to_bytes();
+    /// let notification = EventNotification::from_verified_payload(body)?;
+    /// assert_eq!(notification.id(), "evt_test_thin_1");
+    /// assert_eq!(notification.created(), Some("2025-01-01T00:00:00.000Z"));
+    /// assert!(!notification.livemode());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn new(event_type: impl Into<String>) -> Self {
         Self {
             id: "evt_test_thin_1".to_owned(),

@@ -131,6 +131,25 @@ fn read(payload: &[u8]) -> Result<(envelope::Fields<'_>, Kind, Placer<'_>), Erro
     Ok((fields, kind, placer))
 }
 
+/// A verified payload read as one kind, `want`: `build` makes it from the envelope; a payload of the other
+/// kind is the error that names the mix-up ([`InvalidEvent::ThinEvent`] or [`InvalidEvent::SnapshotEvent`]).
+fn read_as<T>(
+    payload: Bytes,
+    want: Kind,
+    build: impl for<'a> FnOnce(&Bytes, envelope::Fields<'a>, Placer<'a>) -> Result<T, Error>,
+) -> Result<T, Error> {
+    match read(&payload)? {
+        (fields, kind, placer) if kind == want => build(&payload, fields, placer),
+        (_, Kind::Thin, _) => Err(Error::new(ErrorKind::NotAnEvent(InvalidEvent::ThinEvent))),
+        (_, Kind::Snapshot, _) => Err(Error::new(ErrorKind::NotAnEvent(InvalidEvent::SnapshotEvent))),
+    }
+}
+
+/// The error for an envelope field, `field`, that is missing or of the wrong type.
+fn missing(field: &'static str) -> Error {
+    Error::new(ErrorKind::NotAnEvent(InvalidEvent::MissingField(field)))
+}
+
 /// A verified event of either kind: what the layer inserts when it accepts both
 /// ([`Accept::AnyEvent`](crate::Accept::AnyEvent)), so that one route can serve a snapshot destination
 /// and a thin one (each with its own secret; [`Verified::secret_label`](crate::Verified::secret_label)
@@ -346,6 +365,15 @@ fn json_error(text: &str, mut error: serde_json::Error) -> Error {
 }
 
 /// Why a verified payload is not the kind of event the route takes.
+///
+/// ```
+/// # use bytes::Bytes;
+/// # use tower_stripe_webhook::{ErrorKind, Event, InvalidEvent};
+/// let error = Event::from_verified_payload(Bytes::from_static(br#"{"object":"event","id":"evt_1"}"#)).unwrap_err();
+/// assert_eq!(error.kind(), &ErrorKind::NotAnEvent(InvalidEvent::MissingField("type")));
+/// let error = Event::from_verified_payload(Bytes::from_static(b"{\n  oops")).unwrap_err();
+/// assert!(matches!(error.kind(), ErrorKind::NotAnEvent(InvalidEvent::Json { line: 2, .. })));
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum InvalidEvent {

@@ -5,8 +5,8 @@ use std::{fmt, ops::Range};
 use bytes::Bytes;
 use serde::Deserialize;
 
-use super::{envelope::Fields, read, InvalidEvent, Kind, Placer, Span, Strings};
-use crate::error::{Error, ErrorKind};
+use super::{envelope::Fields, missing, read_as, Kind, Placer, Span, Strings};
+use crate::error::Error;
 
 /// A Stripe snapshot event: the envelope fields, and `data.object` kept as raw JSON.
 ///
@@ -71,7 +71,7 @@ impl Event {
     ///
     /// # Errors
     ///
-    /// [`ErrorKind::NotAnEvent`] with the [`InvalidEvent`] reason: not JSON, not an object, a thin event
+    /// [`ErrorKind::NotAnEvent`](crate::ErrorKind::NotAnEvent) with the [`InvalidEvent`](super::InvalidEvent) reason: not JSON, not an object, a thin event
     /// notification (`v2.core.event`), an `object` other than `"event"`, or a required envelope field
     /// (`id`, `type`, `created`, `data.object`) missing.
     ///
@@ -86,10 +86,7 @@ impl Event {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn from_verified_payload(payload: Bytes) -> Result<Self, Error> {
-        match read(&payload)? {
-            (fields, Kind::Snapshot, placer) => Self::from_fields(&payload, fields, placer),
-            (_, Kind::Thin, _) => Err(Error::new(ErrorKind::NotAnEvent(InvalidEvent::ThinEvent))),
-        }
+        read_as(payload, Kind::Snapshot, Self::from_fields)
     }
 
     /// The event of `fields`, read from `payload` (a snapshot event's).
@@ -98,7 +95,6 @@ impl Event {
         fields: Fields<'a>,
         mut placer: Placer<'a>,
     ) -> Result<Self, Error> {
-        let missing = |field| Error::new(ErrorKind::NotAnEvent(InvalidEvent::MissingField(field)));
         let id = placer.place(fields.id).ok_or_else(|| missing("id"))?;
         let event_type = placer.place(fields.event_type).ok_or_else(|| missing("type"))?;
         let created = fields.created.as_i64().ok_or_else(|| missing("created"))?;
@@ -360,6 +356,7 @@ impl fmt::Debug for Event {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::{error::ErrorKind, InvalidEvent};
 
     fn reason(payload: &'static [u8]) -> InvalidEvent {
         match Event::from_verified_payload(Bytes::from_static(payload))

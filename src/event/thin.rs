@@ -6,8 +6,8 @@ use std::fmt;
 use bytes::Bytes;
 use serde::Deserialize;
 
-use super::{envelope::Fields, read, rfc3339, InvalidEvent, Kind, Placer, Span, Strings};
-use crate::error::{Error, ErrorKind};
+use super::{envelope::Fields, missing, read_as, rfc3339, Kind, Placer, Span, Strings};
+use crate::error::Error;
 
 /// A thin event notification: the event's id, type and what it is about, without a snapshot of the
 /// object.
@@ -111,7 +111,7 @@ impl EventNotification {
     ///
     /// # Errors
     ///
-    /// [`ErrorKind::NotAnEvent`]: not JSON, not an object, [`InvalidEvent::SnapshotEvent`] for a snapshot
+    /// [`ErrorKind::NotAnEvent`](crate::ErrorKind::NotAnEvent): not JSON, not an object, [`InvalidEvent::SnapshotEvent`](super::InvalidEvent::SnapshotEvent) for a snapshot
     /// event (`"object": "event"`), another `object`, or `id` or `type` missing.
     ///
     /// ```
@@ -124,10 +124,7 @@ impl EventNotification {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn from_verified_payload(payload: Bytes) -> Result<Self, Error> {
-        match read(&payload)? {
-            (fields, Kind::Thin, placer) => Self::from_fields(&payload, fields, placer),
-            (_, Kind::Snapshot, _) => Err(Error::new(ErrorKind::NotAnEvent(InvalidEvent::SnapshotEvent))),
-        }
+        read_as(payload, Kind::Thin, Self::from_fields)
     }
 
     /// The notification of `fields`, read from `payload` (a thin notification's).
@@ -136,7 +133,6 @@ impl EventNotification {
         fields: Fields<'a>,
         mut placer: Placer<'a>,
     ) -> Result<Self, Error> {
-        let missing = |field| Error::new(ErrorKind::NotAnEvent(InvalidEvent::MissingField(field)));
         let id = placer.place(fields.id).ok_or_else(|| missing("id"))?;
         let event_type = placer.place(fields.event_type).ok_or_else(|| missing("type"))?;
         let created = fields.created.into_str();
@@ -322,6 +318,7 @@ impl fmt::Debug for EventNotification {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::{error::ErrorKind, InvalidEvent};
 
     fn reason(payload: &'static [u8]) -> InvalidEvent {
         match EventNotification::from_verified_payload(Bytes::from_static(payload))

@@ -25,17 +25,67 @@ use crate::{AnyEvent, Event, EventNotification, ResponseBody};
 
 /// The header on the answer to a duplicate delivery: `Idempotent-Replayed: true`, as Stripe's API says
 /// of a replayed request.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use bytes::Bytes;
+/// use http::{Request, Response};
+/// use http_body_util::Full;
+/// use tower::ServiceBuilder;
+/// use tower_stripe_webhook::{
+///     test_helpers::{oneshot, SignedRequest, TestEvent},
+///     IdempotencyLayer, MemoryStore, SigningSecret, StripeSignatureLayer, VerifiedBody, IDEMPOTENT_REPLAYED,
+/// };
+///
+/// let secret = SigningSecret::new("whsec_example")?;
+/// let service = ServiceBuilder::new()
+///     .layer(StripeSignatureLayer::new(secret.clone()))
+///     .layer(IdempotencyLayer::new(MemoryStore::new()))
+///     .service_fn(|_: Request<VerifiedBody>| async {
+///         Ok::<_, std::convert::Infallible>(Response::new(Full::new(Bytes::from("handled"))))
+///     });
+/// let event = TestEvent::new("invoice.paid", serde_json::json!({})).to_bytes();
+/// let delivery = || SignedRequest::new(event.clone(), &secret).build::<Full<Bytes>>();
+///
+/// let first = oneshot(service.clone(), delivery()).await?;
+/// assert!(!first.headers().contains_key(IDEMPOTENT_REPLAYED));
+/// let retry = oneshot(service, delivery()).await?;
+/// assert_eq!(retry.status(), 200);
+/// assert_eq!(retry.headers()[IDEMPOTENT_REPLAYED], "true");
+/// # Ok(())
+/// # }
+/// ```
 pub const IDEMPOTENT_REPLAYED: HeaderName = HeaderName::from_static("idempotent-replayed");
 
 /// How long a claim lasts by default: a handler that has not answered in 5 minutes is presumed dead, and
 /// the next delivery of its event runs again.
+///
+/// ```
+/// # use std::time::Duration;
+/// assert_eq!(tower_stripe_webhook::DEFAULT_LEASE, Duration::from_secs(300));
+/// ```
 pub const DEFAULT_LEASE: Duration = Duration::from_secs(5 * 60);
 
 /// How long a handled event is remembered by default: 30 days, as long as the Stripe CLI can resend an
 /// event (Stripe retries for 3 days, a Dashboard resend can come 15 days later).
+///
+/// ```
+/// # use std::time::Duration;
+/// // Longer than Stripe's retries (3 days) and a Dashboard resend (15 days).
+/// assert_eq!(tower_stripe_webhook::DEFAULT_RETENTION, Duration::from_secs(30 * 86_400));
+/// ```
 pub const DEFAULT_RETENTION: Duration = Duration::from_secs(30 * 24 * 60 * 60);
 
 /// What identifies an event for the idempotency layer.
+///
+/// ```
+/// # use tower_stripe_webhook::{EventKey, IdempotencyLayer, MemoryStore};
+/// assert_eq!(EventKey::default(), EventKey::EventId);
+/// // Also treat two events about the same change of the same object as one:
+/// let layer = IdempotencyLayer::new(MemoryStore::new()).key(EventKey::TypeAndObjectId);
+/// # let _ = layer;
+/// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum EventKey {
@@ -126,6 +176,36 @@ struct Config {
 impl<St: IdempotencyStore> IdempotencyLayer<St> {
     /// A layer recording events in `store`, with the defaults: namespace `"stripe"`, keyed by event id,
     /// a 5-minute lease, 30 days of retention, 503 when the store fails.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use std::time::Duration;
+    ///
+    /// use bytes::Bytes;
+    /// use http::{Request, Response};
+    /// use http_body_util::Full;
+    /// use tower::ServiceBuilder;
+    /// use tower_stripe_webhook::{
+    ///     test_helpers::{oneshot, SignedRequest, TestEvent},
+    ///     Claim, IdempotencyLayer, IdempotencyStore, MemoryStore, SigningSecret, StripeSignatureLayer, VerifiedBody,
+    /// };
+    ///
+    /// let secret = SigningSecret::new("whsec_example")?;
+    /// let store = MemoryStore::new();
+    /// let service = ServiceBuilder::new()
+    ///     .layer(StripeSignatureLayer::new(secret.clone()))
+    ///     .layer(IdempotencyLayer::new(store.clone()))
+    ///     .service_fn(|_: Request<VerifiedBody>| async {
+    ///         Ok::<_, std::convert::Infallible>(Response::new(Full::new(Bytes::new())))
+    ///     });
+    /// let event = TestEvent::new("invoice.paid", serde_json::json!({})).id("evt_1").to_bytes();
+    /// oneshot(service, SignedRequest::new(event, &secret).build::<Full<Bytes>>()).await?;
+    /// // The store's key is `{namespace}:{event id}`, in the default namespace.
+    /// assert_eq!(store.claim("stripe:evt_1", "me", Duration::from_secs(1)).await?, Claim::Done);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn new(store: St) -> Self {
         Self {
             store,
@@ -230,6 +310,47 @@ impl<St> fmt::Debug for IdempotencyLayer<St> {
 }
 
 /// The service [`IdempotencyLayer`] wraps around yours.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use std::sync::{
+///     atomic::{AtomicUsize, Ordering},
+///     Arc,
+/// };
+///
+/// use bytes::Bytes;
+/// use http::{Request, Response};
+/// use http_body_util::Full;
+/// use tower::ServiceBuilder;
+/// use tower_stripe_webhook::{
+///     test_helpers::{oneshot, SignedRequest, TestEvent},
+///     IdempotencyLayer, MemoryStore, SigningSecret, StripeSignatureLayer, VerifiedBody,
+/// };
+///
+/// let secret = SigningSecret::new("whsec_example")?;
+/// let runs = Arc::new(AtomicUsize::new(0));
+/// let handler = {
+///     let runs = Arc::clone(&runs);
+///     move |_: Request<VerifiedBody>| {
+///         runs.fetch_add(1, Ordering::SeqCst);
+///         async { Ok::<_, std::convert::Infallible>(Response::new(Full::new(Bytes::new()))) }
+///     }
+/// };
+/// // `IdempotencyLayer::layer` wraps the handler in an `Idempotency`.
+/// let service = ServiceBuilder::new()
+///     .layer(StripeSignatureLayer::new(secret.clone()))
+///     .layer(IdempotencyLayer::new(MemoryStore::new()))
+///     .service_fn(handler);
+/// let event = TestEvent::new("invoice.paid", serde_json::json!({})).to_bytes();
+/// for _ in 0..3 {
+///     let delivery = SignedRequest::new(event.clone(), &secret).build::<Full<Bytes>>();
+///     assert_eq!(oneshot(service.clone(), delivery).await?.status(), 200);
+/// }
+/// assert_eq!(runs.load(Ordering::SeqCst), 1); // three deliveries, one run
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Clone)]
 #[must_use]
 pub struct Idempotency<S, St = MemoryStore> {
@@ -239,20 +360,10 @@ pub struct Idempotency<S, St = MemoryStore> {
 }
 
 impl<S, St> Idempotency<S, St> {
-    /// The inner service.
-    pub fn get_ref(&self) -> &S {
-        &self.inner
-    }
-
-    /// The inner service, mutably.
-    pub fn get_mut(&mut self) -> &mut S {
-        &mut self.inner
-    }
-
-    /// Unwraps the inner service.
-    pub fn into_inner(self) -> S {
-        self.inner
-    }
+    define_inner_service_accessors!(
+        uses: "use {tower_layer::Layer, tower_stripe_webhook::{IdempotencyLayer, MemoryStore}};",
+        service: "IdempotencyLayer::new(MemoryStore::new()).layer(vec![\"inner\"])"
+    );
 }
 
 impl<S: fmt::Debug, St> fmt::Debug for Idempotency<S, St> {
@@ -430,31 +541,34 @@ impl<St: IdempotencyStore> Drop for Held<St> {
 fn event_key<B>(request: &Request<B>, key: EventKey) -> Option<String> {
     let extensions = request.extensions();
     let (id, event_type, object_id) = if let Some(event) = extensions.get::<Event>() {
-        (event.id(), event.event_type(), object_id(event))
+        snapshot_identity(event)
     } else if let Some(notification) = extensions.get::<EventNotification>() {
-        let related = notification.related_object().and_then(|related| related.id);
-        (
-            notification.id(),
-            notification.event_type(),
-            related.map(str::to_owned),
-        )
+        thin_identity(notification)
     } else {
         match extensions.get::<AnyEvent>()? {
-            AnyEvent::Snapshot(event) => (event.id(), event.event_type(), object_id(event)),
-            AnyEvent::Thin(notification) => {
-                let related = notification.related_object().and_then(|related| related.id);
-                (
-                    notification.id(),
-                    notification.event_type(),
-                    related.map(str::to_owned),
-                )
-            }
+            AnyEvent::Snapshot(event) => snapshot_identity(event),
+            AnyEvent::Thin(notification) => thin_identity(notification),
         }
     };
     Some(match (key, object_id) {
         (EventKey::TypeAndObjectId, Some(object_id)) => format!("{event_type}:{object_id}"),
         _ => id.to_owned(),
     })
+}
+
+/// A snapshot event's id, type and object id (`data.object.id`).
+fn snapshot_identity(event: &Event) -> (&str, &str, Option<String>) {
+    (event.id(), event.event_type(), object_id(event))
+}
+
+/// A thin notification's id, type and object id (`related_object.id`).
+fn thin_identity(notification: &EventNotification) -> (&str, &str, Option<String>) {
+    let related = notification.related_object().and_then(|related| related.id);
+    (
+        notification.id(),
+        notification.event_type(),
+        related.map(str::to_owned),
+    )
 }
 
 /// `data.object.id`, if it is a string.
@@ -517,4 +631,45 @@ fn new_owner() -> String {
         nanos,
         hasher.finish()
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_helpers::{TestEvent, TestNotification};
+
+    /// The keys of a request carrying `event`: by event id, by type and object.
+    fn keys<T: Clone + Send + Sync + 'static>(event: T) -> [Option<String>; 2] {
+        [EventKey::EventId, EventKey::TypeAndObjectId].map(|key| {
+            let mut request = Request::new(());
+            request.extensions_mut().insert(event.clone());
+            event_key(&request, key)
+        })
+    }
+
+    #[test]
+    fn events_are_keyed_alike_alone_or_as_any_event() {
+        let snapshot = TestEvent::new("invoice.paid", serde_json::json!({"id": "in_1"})).id("evt_1");
+        let snapshot = Event::from_verified_payload(snapshot.to_bytes()).unwrap();
+        let thin = TestNotification::new("v1.billing.meter.error_report_triggered")
+            .id("evt_2")
+            .related_object("mtr_1", "billing.meter", "/v1/billing/meters/mtr_1");
+        let thin = EventNotification::from_verified_payload(thin.to_bytes()).unwrap();
+        let ping = TestNotification::new("v2.core.event_destination.ping").id("evt_3");
+        let ping = EventNotification::from_verified_payload(ping.to_bytes()).unwrap();
+        let expected = |id: &str, by_object: &str| [Some(id.to_owned()), Some(by_object.to_owned())];
+
+        assert_eq!(keys(snapshot.clone()), expected("evt_1", "invoice.paid:in_1"));
+        assert_eq!(
+            keys(AnyEvent::Snapshot(snapshot)),
+            expected("evt_1", "invoice.paid:in_1")
+        );
+        let by_object = "v1.billing.meter.error_report_triggered:mtr_1";
+        assert_eq!(keys(thin.clone()), expected("evt_2", by_object));
+        assert_eq!(keys(AnyEvent::Thin(thin)), expected("evt_2", by_object));
+        // No related object: the event id, whatever the key.
+        assert_eq!(keys(ping.clone()), expected("evt_3", "evt_3"));
+        assert_eq!(keys(AnyEvent::Thin(ping)), expected("evt_3", "evt_3"));
+        assert_eq!(keys(()), [None, None]);
+    }
 }

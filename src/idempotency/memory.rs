@@ -10,6 +10,10 @@ use super::store::{Claim, IdempotencyStore, StoreError};
 
 /// How many entries a [`MemoryStore`] holds by default: far more than the events a busy endpoint
 /// receives in Stripe's retry window of three days.
+///
+/// ```
+/// assert_eq!(tower_stripe_webhook::DEFAULT_MEMORY_CAPACITY, 1_000_000);
+/// ```
 pub const DEFAULT_MEMORY_CAPACITY: usize = 1_000_000;
 
 /// How many claims pass between two sweeps of expired entries (each sweep walks every entry once, so
@@ -67,11 +71,39 @@ impl Default for MemoryStore {
 
 impl MemoryStore {
     /// An empty store holding at most [`DEFAULT_MEMORY_CAPACITY`] entries.
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// # use tower_stripe_webhook::{Claim, IdempotencyStore, MemoryStore};
+    /// # tokio_test::block_on(async {
+    /// let store = MemoryStore::new();
+    /// assert!(store.is_empty());
+    /// // Clones share one map: give each layer a clone of the same store.
+    /// let clone = store.clone();
+    /// assert_eq!(clone.claim("evt_1", "owner", Duration::from_secs(60)).await?, Claim::Claimed);
+    /// assert_eq!(store.len(), 1);
+    /// # Ok::<(), tower_stripe_webhook::StoreError>(())
+    /// # }).unwrap();
+    /// ```
     pub fn new() -> Self {
         Self::with_capacity(DEFAULT_MEMORY_CAPACITY)
     }
 
     /// An empty store holding at most `capacity` live entries.
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// # use tower_stripe_webhook::{Claim, IdempotencyStore, MemoryStore};
+    /// # tokio_test::block_on(async {
+    /// let store = MemoryStore::with_capacity(1);
+    /// let lease = Duration::from_secs(60);
+    /// assert_eq!(store.claim("evt_1", "owner", lease).await?, Claim::Claimed);
+    /// // Full of live entries: a new event fails (the layer answers 503, Stripe retries) and none is evicted.
+    /// assert!(store.claim("evt_2", "owner", lease).await.is_err());
+    /// assert!(matches!(store.claim("evt_1", "other", lease).await?, Claim::InProgress { .. }));
+    /// # Ok::<(), tower_stripe_webhook::StoreError>(())
+    /// # }).unwrap();
+    /// ```
     pub fn with_capacity(capacity: usize) -> Self {
         Self {
             state: Arc::new(Mutex::new(State {
@@ -83,11 +115,37 @@ impl MemoryStore {
     }
 
     /// How many entries the store holds, expired ones not yet swept included.
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// # use tower_stripe_webhook::{IdempotencyStore, MemoryStore};
+    /// # tokio_test::block_on(async {
+    /// let store = MemoryStore::new();
+    /// store.claim("evt_1", "owner", Duration::from_secs(60)).await?;
+    /// store.claim("evt_2", "owner", Duration::from_secs(60)).await?;
+    /// assert_eq!(store.len(), 2);
+    /// store.release("evt_2", "owner").await?;
+    /// assert_eq!(store.len(), 1);
+    /// # Ok::<(), tower_stripe_webhook::StoreError>(())
+    /// # }).unwrap();
+    /// ```
     pub fn len(&self) -> usize {
         self.lock().entries.len()
     }
 
     /// Whether the store holds no entry.
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// # use tower_stripe_webhook::{IdempotencyStore, MemoryStore};
+    /// # tokio_test::block_on(async {
+    /// let store = MemoryStore::new();
+    /// assert!(store.is_empty());
+    /// store.claim("evt_1", "owner", Duration::from_secs(60)).await?;
+    /// assert!(!store.is_empty());
+    /// # Ok::<(), tower_stripe_webhook::StoreError>(())
+    /// # }).unwrap();
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }

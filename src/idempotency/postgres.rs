@@ -7,6 +7,10 @@ use deadpool_postgres::Pool;
 use super::store::{Claim, IdempotencyStore, StoreError};
 
 /// The table [`PostgresStore::new`] uses.
+///
+/// ```
+/// assert_eq!(tower_stripe_webhook::DEFAULT_POSTGRES_TABLE, "stripe_webhook_events");
+/// ```
 pub const DEFAULT_POSTGRES_TABLE: &str = "stripe_webhook_events";
 
 /// How many times a claim reads again when the row it collided with went away (released, or expired)

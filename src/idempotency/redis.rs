@@ -8,6 +8,11 @@ use super::store::{Claim, IdempotencyStore, StoreError};
 
 /// The prefix [`RedisStore::new`] puts before every key, so that the store's keys are recognisable among
 /// an application's others.
+///
+/// ```
+/// // A key in Redis: `stripe_webhook:{namespace}:{event key}`.
+/// assert_eq!(tower_stripe_webhook::DEFAULT_REDIS_PREFIX, "stripe_webhook:");
+/// ```
 pub const DEFAULT_REDIS_PREFIX: &str = "stripe_webhook:";
 
 /// The value of a key done: anything else is `p:<owner>`, processing.

@@ -42,6 +42,22 @@ use std::{error::Error as StdError, fmt, future::Future, time::Duration};
 /// ```
 pub trait IdempotencyStore: Clone + Send + Sync + 'static {
     /// Claims `key` for `owner` for `lease`, if it is absent (see the trait docs).
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// # use tower_stripe_webhook::{Claim, IdempotencyStore, MemoryStore};
+    /// # tokio_test::block_on(async {
+    /// let store = MemoryStore::new();
+    /// let lease = Duration::from_secs(300);
+    /// assert_eq!(store.claim("evt_1", "run-a", lease).await?, Claim::Claimed);
+    /// // A second run is told to come back when the first one's lease ends.
+    /// match store.claim("evt_1", "run-b", lease).await? {
+    ///     Claim::InProgress { retry_after } => assert!(retry_after <= lease),
+    ///     other => panic!("{other:?}"),
+    /// }
+    /// # Ok::<(), tower_stripe_webhook::StoreError>(())
+    /// # }).unwrap();
+    /// ```
     fn claim(
         &self,
         key: &str,
@@ -50,6 +66,20 @@ pub trait IdempotencyStore: Clone + Send + Sync + 'static {
     ) -> impl Future<Output = Result<Claim, StoreError>> + Send;
 
     /// Marks `key` done for `retention`, if `owner` still holds its claim; answers whether it did.
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// # use tower_stripe_webhook::{Claim, IdempotencyStore, MemoryStore};
+    /// # tokio_test::block_on(async {
+    /// let store = MemoryStore::new();
+    /// let (lease, retention) = (Duration::from_secs(300), Duration::from_secs(86_400));
+    /// store.claim("evt_1", "run-a", lease).await?;
+    /// assert!(!store.complete("evt_1", "run-b", retention).await?); // not run-b's claim
+    /// assert!(store.complete("evt_1", "run-a", retention).await?);
+    /// assert_eq!(store.claim("evt_1", "run-b", lease).await?, Claim::Done);
+    /// # Ok::<(), tower_stripe_webhook::StoreError>(())
+    /// # }).unwrap();
+    /// ```
     fn complete(
         &self,
         key: &str,
@@ -58,10 +88,42 @@ pub trait IdempotencyStore: Clone + Send + Sync + 'static {
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
     /// Gives `key` back (absent), if `owner` still holds its claim; answers whether it did.
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// # use tower_stripe_webhook::{Claim, IdempotencyStore, MemoryStore};
+    /// # tokio_test::block_on(async {
+    /// let store = MemoryStore::new();
+    /// let lease = Duration::from_secs(300);
+    /// store.claim("evt_1", "run-a", lease).await?;
+    /// // The handler failed: give the event back, so that Stripe's retry runs it again.
+    /// assert!(store.release("evt_1", "run-a").await?);
+    /// assert_eq!(store.claim("evt_1", "run-b", lease).await?, Claim::Claimed);
+    /// # Ok::<(), tower_stripe_webhook::StoreError>(())
+    /// # }).unwrap();
+    /// ```
     fn release(&self, key: &str, owner: &str) -> impl Future<Output = Result<bool, StoreError>> + Send;
 }
 
 /// What [`IdempotencyStore::claim`] found.
+///
+/// ```
+/// # use std::time::Duration;
+/// # use tower_stripe_webhook::{Claim, IdempotencyStore, MemoryStore};
+/// # tokio_test::block_on(async {
+/// let store = MemoryStore::new();
+/// let lease = Duration::from_secs(300);
+/// for expected in ["run the handler", "answer 409, retry later"] {
+///     let what = match store.claim("evt_1", "owner", lease).await? {
+///         Claim::Claimed => "run the handler",
+///         Claim::InProgress { .. } => "answer 409, retry later",
+///         Claim::Done => "answer 200, handled already",
+///     };
+///     assert_eq!(what, expected);
+/// }
+/// # Ok::<(), tower_stripe_webhook::StoreError>(())
+/// # }).unwrap();
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Claim {
     /// The key was absent: the caller owns it now and runs the handler.
@@ -90,6 +152,14 @@ pub struct StoreError {
 
 impl StoreError {
     /// A store error caused by `source`.
+    ///
+    /// ```
+    /// # use std::error::Error as _;
+    /// # use tower_stripe_webhook::StoreError;
+    /// let error = StoreError::new(std::io::Error::other("connection refused"));
+    /// // The cause stays reachable, for logs that walk the chain.
+    /// assert_eq!(error.source().map(|source| source.to_string()), Some("connection refused".to_owned()));
+    /// ```
     pub fn new(source: impl Into<Box<dyn StdError + Send + Sync>>) -> Self {
         let source = source.into();
         Self {
@@ -99,6 +169,14 @@ impl StoreError {
     }
 
     /// A store error described by `message`.
+    ///
+    /// ```
+    /// # use std::error::Error as _;
+    /// # use tower_stripe_webhook::StoreError;
+    /// let error = StoreError::msg("the table is missing: run the migration");
+    /// assert_eq!(error.to_string(), "the table is missing: run the migration");
+    /// assert!(error.source().is_none());
+    /// ```
     pub fn msg(message: impl Into<String>) -> Self {
         Self {
             message: message.into(),

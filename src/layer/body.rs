@@ -28,6 +28,15 @@ pub struct VerifiedBody {
 
 impl VerifiedBody {
     /// A body yielding `bytes` (used by the layer; public for tests of inner services).
+    ///
+    /// ```
+    /// # use bytes::Bytes;
+    /// # use http::Request;
+    /// # use tower_stripe_webhook::VerifiedBody;
+    /// // Test a handler on its own, with the request the layer would hand it.
+    /// let request = Request::new(VerifiedBody::new(Bytes::from_static(br#"{"id":"evt_1"}"#)));
+    /// assert_eq!(request.into_body().into_bytes(), r#"{"id":"evt_1"}"#);
+    /// ```
     pub fn new(bytes: Bytes) -> Self {
         Self {
             data: (!bytes.is_empty()).then_some(bytes),
@@ -35,6 +44,16 @@ impl VerifiedBody {
     }
 
     /// The verified bytes, without going through the `Body` trait.
+    ///
+    /// ```
+    /// # use bytes::Bytes;
+    /// # use http_body_util::BodyExt;
+    /// # use tower_stripe_webhook::VerifiedBody;
+    /// let body = VerifiedBody::new(Bytes::from_static(b"{}"));
+    /// // The same bytes as reading it through the `Body` trait, without the await.
+    /// let collected = tokio_test::block_on(body.clone().collect()).unwrap().to_bytes();
+    /// assert_eq!(body.into_bytes(), collected);
+    /// ```
     pub fn into_bytes(self) -> Bytes {
         self.data.unwrap_or_default()
     }
@@ -62,6 +81,30 @@ impl Body for VerifiedBody {
 
 pin_project! {
     /// The layer's response body: the inner service's body, or the body of a rejection.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use bytes::Bytes;
+    /// use http::{Request, Response};
+    /// use http_body_util::{BodyExt, Full};
+    /// use tower_stripe_webhook::{test_helpers::oneshot, ResponseBody, SigningSecret, StripeSignature, VerifiedBody};
+    ///
+    /// let service = StripeSignature::new(
+    ///     tower::service_fn(|_: Request<VerifiedBody>| async {
+    ///         Ok::<_, std::convert::Infallible>(Response::new(Full::new(Bytes::from("handled"))))
+    ///     }),
+    ///     SigningSecret::new("whsec_example")?,
+    /// );
+    /// // No `Stripe-Signature` header: the layer answers itself, in the same body type.
+    /// let response: Response<ResponseBody<Full<Bytes>>> =
+    ///     oneshot(service, Request::post("/webhook").body(Full::new(Bytes::from("{}")))?).await?;
+    /// assert_eq!(response.status(), 400);
+    /// let body = response.into_body().collect().await?.to_bytes();
+    /// assert!(body.starts_with(b"missing_header: "));
+    /// # Ok(())
+    /// # }
+    /// ```
     #[derive(Debug)]
     pub struct ResponseBody<B> {
         #[pin]

@@ -30,6 +30,29 @@ use crate::{Error, ErrorKind};
 /// ```
 pub trait RejectionResponse: Clone {
     /// The response for `error`.
+    ///
+    /// ```
+    /// use bytes::Bytes;
+    /// use http::{Response, StatusCode};
+    /// use tower_stripe_webhook::{Error, RejectionResponse, SigningSecret, Verifier};
+    ///
+    /// #[derive(Clone)]
+    /// struct JsonRejection;
+    ///
+    /// impl RejectionResponse for JsonRejection {
+    ///     fn response(&mut self, error: &Error) -> Response<Bytes> {
+    ///         let mut response = Response::new(Bytes::from(format!(r#"{{"error":"{}"}}"#, error.code())));
+    ///         *response.status_mut() = StatusCode::UNAUTHORIZED;
+    ///         response
+    ///     }
+    /// }
+    ///
+    /// let error = Verifier::new(SigningSecret::new("whsec_example")?).verify(b"t=1,v0=x", b"{}").unwrap_err();
+    /// let response = JsonRejection.response(&error);
+    /// assert_eq!(response.status(), 401);
+    /// assert_eq!(response.body(), r#"{"error":"no_v1_signature"}"#);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     fn response(&mut self, error: &Error) -> Response<Bytes>;
 }
 
@@ -69,10 +92,30 @@ pub trait IntoRejectionResponse<M> {
     type Rejection: RejectionResponse;
 
     /// Converts `self` into the rejection.
+    ///
+    /// ```
+    /// # use tower_stripe_webhook::{DefaultRejection, Error, IntoRejectionResponse, RejectionResponse, SigningSecret, Verifier};
+    /// // What the layer does with what you pass it; you never need to call it yourself.
+    /// let mut rejection = DefaultRejection::default().into_rejection_response();
+    /// let error = Verifier::new(SigningSecret::new("whsec_example")?).verify(b"t=1,v0=x", b"{}").unwrap_err();
+    /// assert_eq!(rejection.response(&error).status(), 400);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     fn into_rejection_response(self) -> Self::Rejection;
 }
 
 /// The marker of [`IntoRejectionResponse`] for a [`RejectionResponse`], taken as it is.
+///
+/// ```
+/// use tower_stripe_webhook::{AsRejectionResponse, DefaultRejection, IntoRejectionResponse, SigningSecret, StripeSignatureLayer};
+///
+/// // A helper of your own that configures the layer names the marker in its bound.
+/// fn with_rejection<T: IntoRejectionResponse<AsRejectionResponse>>(rejection: T) -> StripeSignatureLayer<T::Rejection> {
+///     StripeSignatureLayer::new(SigningSecret::new("whsec_example").unwrap()).with_rejection_response(rejection)
+/// }
+/// let layer = with_rejection(DefaultRejection::default());
+/// # let _ = layer;
+/// ```
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum AsRejectionResponse {}

@@ -129,42 +129,10 @@ impl<S, R> StripeSignature<S, R> {
         }
     }
 
-    /// The inner service.
-    ///
-    /// ```
-    /// # use tower_stripe_webhook::{SigningSecret, StripeSignature};
-    /// let service = StripeSignature::new(vec!["inner"], SigningSecret::new("whsec_example")?);
-    /// assert_eq!(service.get_ref(), &["inner"]);
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
-    pub fn get_ref(&self) -> &S {
-        &self.inner
-    }
-
-    /// The inner service, mutably.
-    ///
-    /// ```
-    /// # use tower_stripe_webhook::{SigningSecret, StripeSignature};
-    /// let mut service = StripeSignature::new(vec!["inner"], SigningSecret::new("whsec_example")?);
-    /// service.get_mut().push("changed");
-    /// assert_eq!(service.get_ref(), &["inner", "changed"]);
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
-    pub fn get_mut(&mut self) -> &mut S {
-        &mut self.inner
-    }
-
-    /// Unwraps the inner service.
-    ///
-    /// ```
-    /// # use tower_stripe_webhook::{SigningSecret, StripeSignature};
-    /// let service = StripeSignature::new(vec!["inner"], SigningSecret::new("whsec_example")?);
-    /// assert_eq!(service.into_inner(), ["inner"]);
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
-    pub fn into_inner(self) -> S {
-        self.inner
-    }
+    define_inner_service_accessors!(
+        uses: "use tower_stripe_webhook::{SigningSecret, StripeSignature};",
+        service: "StripeSignature::new(vec![\"inner\"], SigningSecret::new(\"whsec_example\")?)"
+    );
 }
 
 /// What parsing the `Stripe-Signature` header found before the body was read, kept for the verification.
