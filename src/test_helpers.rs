@@ -43,47 +43,18 @@
 //! # fn main() {}
 //! ```
 //!
+//! The CI smoke test over TCP, with a signed fixture through your own router, is in
+//! [`SignedRequest`]'s docs.
+//!
 //! # A `tower-test` mock behind the layer
 //!
 //! `tower_test::mock::spawn_layer` cannot infer the request types, so both are spelled out: the mock's,
 //! `http::Request<VerifiedBody>` (what the layer hands on), in `spawn_layer`'s turbofish, and the one
 //! you send, here `http::Request<Full<Bytes>>`, in `poll_ready`'s (the layer accepts any body, so nothing
-//! else fixes it before `call`).
+//! else fixes it before `call`). The example is `benches/tests/tower_test_mock.rs`, a test CI runs (in
+//! the workspace's development package, so that the demo's first build needs no `tower-test`):
 //!
-//! ```
-//! use bytes::Bytes;
-//! use http::{Request, Response};
-//! use http_body_util::Full;
-//! use tokio_test::{assert_pending, assert_ready_ok, task};
-//! use tower_stripe_webhook::{
-//!     test_helpers::{signed_request, FixedClock, TestEvent},
-//!     Event, SigningSecret, StripeSignatureLayer, VerifiedBody,
-//! };
-//! use tower_test::mock;
-//!
-//! # #[tokio::main(flavor = "current_thread")]
-//! # async fn main() {
-//! let secret = SigningSecret::new("whsec_test").unwrap();
-//! let layer = StripeSignatureLayer::new(secret.clone()).clock(FixedClock(1_700_000_000));
-//! let (mut service, mut handle) =
-//!     mock::spawn_layer::<Request<VerifiedBody>, Response<String>, _>(layer);
-//!
-//! assert_ready_ok!(service.poll_ready::<Request<Full<Bytes>>>());
-//! let body = TestEvent::new("invoice.paid", serde_json::json!({"id": "in_1"})).to_bytes();
-//! let request = signed_request::<Full<Bytes>>(body.clone(), &secret, Some(1_700_000_000));
-//! let mut response = task::spawn(service.call(request));
-//! assert_pending!(response.poll()); // the layer reads the body, verifies it, calls the mock
-//!
-//! let (verified, send) = handle.next_request().await.expect("the layer let it through");
-//! assert_eq!(verified.extensions().get::<Event>().unwrap().event_type(), "invoice.paid");
-//! assert_eq!(verified.into_body().into_bytes(), body);
-//! send.send_response(Response::new("ok".to_owned()));
-//! assert_eq!(assert_ready_ok!(response.poll()).status(), 200);
-//! # }
-//! ```
-//!
-//! The CI smoke test over TCP, with a signed fixture through your own router, is in
-//! [`SignedRequest`]'s docs.
+#![doc = concat!("```rust,ignore\n", include_str!("../benches/tests/tower_test_mock.rs"), "```")]
 
 use std::{fmt::Write as _, future::poll_fn};
 

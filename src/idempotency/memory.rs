@@ -75,7 +75,7 @@ impl MemoryStore {
     /// ```
     /// # use std::time::Duration;
     /// # use tower_stripe_webhook::{Claim, IdempotencyStore, MemoryStore};
-    /// # tokio_test::block_on(async {
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
     /// let store = MemoryStore::new();
     /// assert!(store.is_empty());
     /// // Clones share one map: give each layer a clone of the same store.
@@ -94,7 +94,7 @@ impl MemoryStore {
     /// ```
     /// # use std::time::Duration;
     /// # use tower_stripe_webhook::{Claim, IdempotencyStore, MemoryStore};
-    /// # tokio_test::block_on(async {
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
     /// let store = MemoryStore::with_capacity(1);
     /// let lease = Duration::from_secs(60);
     /// assert_eq!(store.claim("evt_1", "owner", lease).await?, Claim::Claimed);
@@ -119,7 +119,7 @@ impl MemoryStore {
     /// ```
     /// # use std::time::Duration;
     /// # use tower_stripe_webhook::{IdempotencyStore, MemoryStore};
-    /// # tokio_test::block_on(async {
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
     /// let store = MemoryStore::new();
     /// store.claim("evt_1", "owner", Duration::from_secs(60)).await?;
     /// store.claim("evt_2", "owner", Duration::from_secs(60)).await?;
@@ -138,7 +138,7 @@ impl MemoryStore {
     /// ```
     /// # use std::time::Duration;
     /// # use tower_stripe_webhook::{IdempotencyStore, MemoryStore};
-    /// # tokio_test::block_on(async {
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
     /// let store = MemoryStore::new();
     /// assert!(store.is_empty());
     /// store.claim("evt_1", "owner", Duration::from_secs(60)).await?;

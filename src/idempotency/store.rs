@@ -30,7 +30,7 @@ use std::{error::Error as StdError, fmt, future::Future, time::Duration};
 /// use std::time::Duration;
 /// use tower_stripe_webhook::{Claim, IdempotencyStore, MemoryStore};
 ///
-/// # tokio_test::block_on(async {
+/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
 /// let store = MemoryStore::new();
 /// let lease = Duration::from_secs(300);
 /// assert_eq!(store.claim("evt_1", "owner-a", lease).await?, Claim::Claimed);
@@ -46,7 +46,7 @@ pub trait IdempotencyStore: Clone + Send + Sync + 'static {
     /// ```
     /// # use std::time::Duration;
     /// # use tower_stripe_webhook::{Claim, IdempotencyStore, MemoryStore};
-    /// # tokio_test::block_on(async {
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
     /// let store = MemoryStore::new();
     /// let lease = Duration::from_secs(300);
     /// assert_eq!(store.claim("evt_1", "run-a", lease).await?, Claim::Claimed);
@@ -70,7 +70,7 @@ pub trait IdempotencyStore: Clone + Send + Sync + 'static {
     /// ```
     /// # use std::time::Duration;
     /// # use tower_stripe_webhook::{Claim, IdempotencyStore, MemoryStore};
-    /// # tokio_test::block_on(async {
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
     /// let store = MemoryStore::new();
     /// let (lease, retention) = (Duration::from_secs(300), Duration::from_secs(86_400));
     /// store.claim("evt_1", "run-a", lease).await?;
@@ -92,7 +92,7 @@ pub trait IdempotencyStore: Clone + Send + Sync + 'static {
     /// ```
     /// # use std::time::Duration;
     /// # use tower_stripe_webhook::{Claim, IdempotencyStore, MemoryStore};
-    /// # tokio_test::block_on(async {
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
     /// let store = MemoryStore::new();
     /// let lease = Duration::from_secs(300);
     /// store.claim("evt_1", "run-a", lease).await?;
@@ -110,7 +110,7 @@ pub trait IdempotencyStore: Clone + Send + Sync + 'static {
 /// ```
 /// # use std::time::Duration;
 /// # use tower_stripe_webhook::{Claim, IdempotencyStore, MemoryStore};
-/// # tokio_test::block_on(async {
+/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
 /// let store = MemoryStore::new();
 /// let lease = Duration::from_secs(300);
 /// for expected in ["run the handler", "answer 409, retry later"] {

@@ -51,7 +51,8 @@ impl VerifiedBody {
     /// # use tower_stripe_webhook::VerifiedBody;
     /// let body = VerifiedBody::new(Bytes::from_static(b"{}"));
     /// // The same bytes as reading it through the `Body` trait, without the await.
-    /// let collected = tokio_test::block_on(body.clone().collect()).unwrap().to_bytes();
+    /// let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    /// let collected = runtime.block_on(body.clone().collect()).unwrap().to_bytes();
     /// assert_eq!(body.into_bytes(), collected);
     /// ```
     pub fn into_bytes(self) -> Bytes {

@@ -1,6 +1,7 @@
 //! The middleware around a tower-test mock: what the inner service sees, readiness, errors, and every
 //! rejection's status and body.
 
+#[path = "../../tests/support/mod.rs"]
 mod support;
 
 use std::time::Duration;
