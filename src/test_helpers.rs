@@ -64,6 +64,27 @@ use tower_service::Service;
 
 use crate::{generate_test_header, Clock, SigningSecret, STRIPE_SIGNATURE};
 
+/// Writes `json` again with other whitespace between its tokens and nothing else changed: keys, their
+/// order and every value's text stay as they are. `indent` per level and `newline` after every `{`, `[`
+/// and `,` and before the closing bracket of a non-empty container, `separator` for every `:`; empty
+/// containers stay `{}` and `[]`, as serializers write them. `relayout(json, "  ", "\n", ": ")` is
+/// Stripe's layout (`JSON.stringify(event, null, 2)`), `relayout(json, "", "", ":")` the compact one:
+/// lay a fixture out as Stripe sends it, or reproduce what a proxy or a body parser does to a delivery.
+///
+/// The input should be valid JSON; on anything else the output is unspecified but there is no panic.
+///
+/// ```
+/// use tower_stripe_webhook::test_helpers::relayout;
+///
+/// let compact = br#"{"id":"evt_1","data":{"object":{}},"n":[1,2]}"#;
+/// let stripe = relayout(compact, "  ", "\n", ": ");
+/// assert_eq!(stripe, b"{\n  \"id\": \"evt_1\",\n  \"data\": {\n    \"object\": {}\n  },\n  \"n\": [\n    1,\n    2\n  ]\n}");
+/// assert_eq!(relayout(&stripe, "", "", ":"), compact);
+/// ```
+pub fn relayout(json: &[u8], indent: &str, newline: &str, separator: &str) -> Vec<u8> {
+    crate::diagnose::relayout(json, indent, newline, separator)
+}
+
 /// A clock that always says the same Unix second, for
 /// [`StripeSignatureLayer::clock`](crate::StripeSignatureLayer::clock) and
 /// [`Verifier::clock`](crate::Verifier::clock): sign with `Some(t)` and verify at `FixedClock(t)`, and a

@@ -762,64 +762,10 @@ pub fn envelope_target(data: &[u8]) {
     );
 }
 
-/// Writes `json` (valid JSON) again with other whitespace between its tokens, and nothing else changed:
-/// `indent` per level and `newline` after every `{`, `[` and `,` and before every closing bracket of a
-/// non-empty container, `separator` after every `:`. Empty containers stay `{}` and `[]`, as
-/// serializers write them. `relayout(json, "  ", "\n", ": ")` is `JSON.stringify(value, null, 2)`'s
-/// layout, `relayout(json, "", "", ":")` the compact one.
-pub fn relayout(json: &[u8], indent: &str, newline: &str, separator: &str) -> Vec<u8> {
-    let mut out = Vec::with_capacity(json.len() * 2);
-    let mut depth = 0usize;
-    let line = |out: &mut Vec<u8>, depth: usize| {
-        out.extend_from_slice(newline.as_bytes());
-        for _ in 0..depth {
-            out.extend_from_slice(indent.as_bytes());
-        }
-    };
-    let mut at = 0;
-    while at < json.len() {
-        let byte = json[at];
-        match byte {
-            b'"' => {
-                let start = at;
-                at += 1;
-                while json[at] != b'"' {
-                    at += if json[at] == b'\\' { 2 } else { 1 };
-                }
-                out.extend_from_slice(&json[start..=at]);
-            }
-            b' ' | b'\t' | b'\n' | b'\r' => {}
-            b'{' | b'[' => {
-                let close = if byte == b'{' { b'}' } else { b']' };
-                let next = json[at + 1..]
-                    .iter()
-                    .position(|b| !b" \t\n\r".contains(b))
-                    .map(|i| at + 1 + i);
-                if next.map(|i| json[i]) == Some(close) {
-                    out.extend_from_slice(&[byte, close]);
-                    at = next.unwrap_or(at);
-                } else {
-                    out.push(byte);
-                    depth += 1;
-                    line(&mut out, depth);
-                }
-            }
-            b'}' | b']' => {
-                depth -= 1;
-                line(&mut out, depth);
-                out.push(byte);
-            }
-            b',' => {
-                out.push(byte);
-                line(&mut out, depth);
-            }
-            b':' => out.extend_from_slice(separator.as_bytes()),
-            _ => out.push(byte),
-        }
-        at += 1;
-    }
-    out
-}
+/// The crate's whitespace-only rewrite of JSON (`test_helpers::relayout`), which the tests use to lay
+/// payloads out every way a serializer or a proxy does; `tests/envelope.rs` checks that serde_json reads
+/// the same value from every layout it makes.
+pub use tower_stripe_webhook::test_helpers::relayout;
 
 /// What the crate read: the event's fields, `data.object` and `previous_attributes` as serde_json values
 /// (an error when either does not deserialize).
