@@ -15,6 +15,7 @@ use http::{Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full};
 use support::NOW;
 use tower::{ServiceBuilder, ServiceExt};
+use tower_stripe_webhook::test_helpers::relayout;
 use tower_stripe_webhook::{
     compute_signature, generate_test_header, Cause, Diagnose, Error, SigningSecret, StripeSignatureLayer,
     VerifiedBody, STRIPE_SIGNATURE,
@@ -26,7 +27,7 @@ fn as_stripe_sends(file: &str) -> Vec<u8> {
         .into_iter()
         .find(|(name, _, _)| name == file)
         .unwrap_or_else(|| panic!("{file} is among the real events"));
-    fuzz::relayout(&payload, "  ", "\n", ": ")
+    relayout(&payload, "  ", "\n", ": ")
 }
 
 /// Sends `received` with the signature Stripe made for `sent` (under `signer`) through a layer with
@@ -116,9 +117,9 @@ async fn each_transformation_is_proven_on_real_events() {
         // Re-serialized keeping key order and values (`JSON.stringify(JSON.parse(body))`, a proxy that
         // minifies, another indentation).
         for relaid in [
-            fuzz::relayout(&sent, "", "", ":"),
-            fuzz::relayout(&sent, "    ", "\n", ": "),
-            fuzz::relayout(&sent, "\t", "\n", ": "),
+            relayout(&sent, "", "", ":"),
+            relayout(&sent, "    ", "\n", ": "),
+            relayout(&sent, "\t", "\n", ": "),
         ] {
             assert_eq!(
                 diagnosed(&sent, relaid).await,
@@ -166,7 +167,7 @@ async fn unicode_escapes_are_proven_both_ways() {
         Some(Cause::UnicodeEscapes)
     );
     assert_eq!(
-        diagnosed(escaped.as_bytes(), fuzz::relayout(&sent, "", "", ":")).await,
+        diagnosed(escaped.as_bytes(), relayout(&sent, "", "", ":")).await,
         Some(Cause::UnicodeEscapes)
     );
 }
@@ -244,7 +245,7 @@ async fn a_forged_request_learns_nothing_it_did_not_send() {
     // own shape, never of a signature, and says the same whatever the forged signature is.
     let mut answers = Vec::new();
     for forged in ["0".repeat(64), "f".repeat(64), "deadbeef".repeat(8)] {
-        for body in [sent.clone(), crlf(&sent), fuzz::relayout(&sent, "", "", ":")] {
+        for body in [sent.clone(), crlf(&sent), relayout(&sent, "", "", ":")] {
             let request = Request::post("/webhook")
                 .header(STRIPE_SIGNATURE, format!("t={NOW},v1={forged}"))
                 .body(Full::new(Bytes::from(body.clone())))
@@ -255,7 +256,7 @@ async fn a_forged_request_learns_nothing_it_did_not_send() {
                 String::from_utf8(response.into_body().collect().await.unwrap().to_bytes().to_vec()).unwrap();
             assert!(!error.diagnosis().unwrap().cause().is_proven(), "{text}");
             // Nothing of any signature the secret makes over any transformation of the body.
-            for candidate in [&sent, &crlf(&sent), &fuzz::relayout(&sent, "", "", ":")] {
+            for candidate in [&sent, &crlf(&sent), &relayout(&sent, "", "", ":")] {
                 let expected = compute_signature(candidate, &support::secret(), NOW);
                 assert!(!text.contains(&expected[..16]), "{text}");
             }

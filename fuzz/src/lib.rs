@@ -762,11 +762,6 @@ pub fn envelope_target(data: &[u8]) {
     );
 }
 
-/// The crate's whitespace-only rewrite of JSON (`test_helpers::relayout`), which the tests use to lay
-/// payloads out every way a serializer or a proxy does; `tests/envelope.rs` checks that serde_json reads
-/// the same value from every layout it makes.
-pub use tower_stripe_webhook::test_helpers::relayout;
-
 /// What the crate read: the event's fields, `data.object` and `previous_attributes` as serde_json values
 /// (an error when either does not deserialize).
 pub fn event_json(event: &tower_stripe_webhook::Event) -> Result<serde_json::Value, serde_json::Error> {
