@@ -429,9 +429,14 @@ impl<St: IdempotencyStore> Drop for Held<St> {
 
 /// The key of the verified event in `request`'s extensions.
 fn event_key<B>(request: &Request<B>, key: EventKey) -> Option<String> {
+    // Reading `data.object` costs a pass over it: only for the key that needs it.
+    let object_of = |event: &Event| match key {
+        EventKey::TypeAndObjectId => object_id(event),
+        EventKey::EventId => None,
+    };
     let extensions = request.extensions();
     let (id, event_type, object_id) = if let Some(event) = extensions.get::<Event>() {
-        (event.id(), event.event_type(), object_id(event))
+        (event.id(), event.event_type(), object_of(event))
     } else if let Some(notification) = extensions.get::<EventNotification>() {
         let related = notification.related_object().and_then(|related| related.id);
         (
@@ -441,7 +446,7 @@ fn event_key<B>(request: &Request<B>, key: EventKey) -> Option<String> {
         )
     } else {
         match extensions.get::<AnyEvent>()? {
-            AnyEvent::Snapshot(event) => (event.id(), event.event_type(), object_id(event)),
+            AnyEvent::Snapshot(event) => (event.id(), event.event_type(), object_of(event)),
             AnyEvent::Thin(notification) => {
                 let related = notification.related_object().and_then(|related| related.id);
                 (
