@@ -3,9 +3,10 @@
 //! Ids (kept stable so runs can be compared): `hmac_baseline/{size}`, `verify/{size}`,
 //! `verify_event/{size}`, `reject_unsigned/{size}`, `diagnose_within_budget/{size}`,
 //! `diagnose_over_budget/{size}`, `verify_rotation/{size}`, `layer/{size}`,
-//! `baseline_service/{size}`, and `adversarial/{kind}/{size}`. See BENCHMARKS.md for the targets.
+//! `baseline_service/{size}`, `layer_idempotent/{size}`, and `adversarial/{kind}/{size}`. See
+//! BENCHMARKS.md for the targets.
 
-use std::{convert::Infallible, hint::black_box};
+use std::{convert::Infallible, hint::black_box, time::Duration};
 
 use bytes::Bytes;
 use hmac::{Hmac, KeyInit, Mac};
@@ -14,7 +15,8 @@ use http_body_util::{BodyExt, Full};
 use sha2::Sha256;
 use tower::{ServiceBuilder, ServiceExt};
 use tower_stripe_webhook::{
-    Diagnose, SigningSecret, SigningSecrets, StripeSignatureLayer, VerifiedBody, Verifier, STRIPE_SIGNATURE,
+    Diagnose, IdempotencyLayer, MemoryStore, SigningSecret, SigningSecrets, StripeSignatureLayer,
+    VerifiedBody, Verifier, IDEMPOTENT_REPLAYED, STRIPE_SIGNATURE,
 };
 
 use crate::support;
@@ -50,7 +52,7 @@ pub fn all() -> Vec<Bench> {
     benches.into_iter().map(|(_, bench)| bench).collect()
 }
 
-fn routines(size: usize) -> [(&'static str, Routine); 9] {
+fn routines(size: usize) -> [(&'static str, Routine); 10] {
     let verifier = Verifier::new(support::secret()).clock(|| support::NOW);
     let event_verifier = verifier.clone();
     let unsigned_verifier = verifier.clone();
@@ -77,6 +79,14 @@ fn routines(size: usize) -> [(&'static str, Routine); 9] {
         let body = request.into_body().collect().await.unwrap().to_bytes();
         Ok::<_, Infallible>(http::Response::new(body.len()))
     });
+    // The same again with IdempotencyLayer on a MemoryStore inside: every call a new event, which it
+    // claims and completes (see `distinct_events`).
+    let mut idempotent = ServiceBuilder::new()
+        .layer(StripeSignatureLayer::new(support::secret()).clock(|| support::NOW))
+        .layer(IdempotencyLayer::new(MemoryStore::new()).retention(DISTINCT_RETENTION))
+        .service_fn(handler);
+    let events = distinct_events(size);
+    let mut next = 0;
     let request = |payload: &Bytes, header: &str| {
         Request::post("/webhook")
             .header(STRIPE_SIGNATURE, header)
@@ -84,7 +94,7 @@ fn routines(size: usize) -> [(&'static str, Routine); 9] {
             .unwrap()
     };
 
-    let routines: [(&'static str, Routine); 9] = [
+    let routines: [(&'static str, Routine); 10] = [
         (
             "hmac_baseline",
             Box::new(move |payload, _| {
@@ -167,9 +177,48 @@ fn routines(size: usize) -> [(&'static str, Routine); 9] {
                 black_box(response);
             }),
         ),
+        (
+            "layer_idempotent",
+            Box::new(move |_, _| {
+                let (payload, header) = &events[next];
+                next = (next + 1) % events.len();
+                let response =
+                    support::run(ServiceExt::oneshot(&mut idempotent, request(payload, header))).unwrap();
+                // The handler's 200, not a duplicate's.
+                assert!(response.status().is_success());
+                assert!(response.headers().get(IDEMPOTENT_REPLAYED).is_none());
+                black_box(response);
+            }),
+        ),
     ];
 
     routines
+}
+
+/// How long `layer_idempotent`'s store keeps a handled event: shorter than a pass over its events (at
+/// least 128 calls of several µs), so that each comes round again as a new event, never a duplicate.
+const DISTINCT_RETENTION: Duration = Duration::from_millis(1);
+
+/// `layer_idempotent`'s events: `size`-byte realistic events with distinct ids (numbered in place of
+/// `Bench0000`), signed once, as many as fit in 8 MiB (between 128 and 4096). The routine cycles
+/// through them, so that each call claims a key and completes it, like `layer`'s request made from a
+/// signed payload; the store holds at most one pass of them, swept as claims go by.
+fn distinct_events(size: usize) -> Vec<(Bytes, String)> {
+    let payload = support::realistic_event(size);
+    let id = b"evt_1QBench0000";
+    let at = payload
+        .windows(id.len())
+        .position(|window| window == id)
+        .expect("realistic_event's id")
+        + "evt_1Q".len();
+    (0..(8 << 20) / size.clamp(2048, 65536))
+        .map(|n| {
+            let mut body = payload.to_vec();
+            body[at..at + 9].copy_from_slice(format!("{n:09}").as_bytes());
+            let header = support::sign(&body);
+            (Bytes::from(body), header)
+        })
+        .collect()
 }
 
 /// The body of `reject_unsigned`: `size` bytes of `"object":{},` inside `data`, on one line.

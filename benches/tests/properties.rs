@@ -74,6 +74,10 @@ proptest! {
         signer in any::<prop::sample::Index>(),
         age in -10_000i64..=300,
     ) {
+        // A list names each secret once (`from_secrets` refuses a repeat): keep the first of each.
+        let mut secrets = secrets;
+        let mut seen = std::collections::HashSet::new();
+        secrets.retain(|s| seen.insert(s.clone()));
         let set = SigningSecrets::from_secrets(secrets.iter().map(|s| secret(s))).unwrap();
         let signer = signer.index(secrets.len());
         let t = NOW - age;
@@ -127,6 +131,10 @@ proptest! {
         other in secret_text(),
     ) {
         prop_assume!(!configured.contains(&other));
+        // A list names each secret once (`from_secrets` refuses a repeat): keep the first of each.
+        let mut configured = configured;
+        let mut seen = std::collections::HashSet::new();
+        configured.retain(|s| seen.insert(s.clone()));
         let set = SigningSecrets::from_secrets(configured.iter().map(|s| secret(s))).unwrap();
         let header = generate_test_header(&body, &secret(&other), Some(NOW));
         let error = Verifier::new(set).verify_at(&header, &body, NOW).unwrap_err();

@@ -541,12 +541,12 @@ impl<St: IdempotencyStore> Drop for Held<St> {
 fn event_key<B>(request: &Request<B>, key: EventKey) -> Option<String> {
     let extensions = request.extensions();
     let (id, event_type, object_id) = if let Some(event) = extensions.get::<Event>() {
-        snapshot_identity(event)
+        snapshot_identity(event, key)
     } else if let Some(notification) = extensions.get::<EventNotification>() {
         thin_identity(notification)
     } else {
         match extensions.get::<AnyEvent>()? {
-            AnyEvent::Snapshot(event) => snapshot_identity(event),
+            AnyEvent::Snapshot(event) => snapshot_identity(event, key),
             AnyEvent::Thin(notification) => thin_identity(notification),
         }
     };
@@ -557,8 +557,13 @@ fn event_key<B>(request: &Request<B>, key: EventKey) -> Option<String> {
 }
 
 /// A snapshot event's id, type and object id (`data.object.id`).
-fn snapshot_identity(event: &Event) -> (&str, &str, Option<String>) {
-    (event.id(), event.event_type(), object_id(event))
+fn snapshot_identity(event: &Event, key: EventKey) -> (&str, &str, Option<String>) {
+    // Reading `data.object` costs a pass over it: only for the key that needs it.
+    let object_id = match key {
+        EventKey::TypeAndObjectId => object_id(event),
+        EventKey::EventId => None,
+    };
+    (event.id(), event.event_type(), object_id)
 }
 
 /// A thin notification's id, type and object id (`related_object.id`).
@@ -612,25 +617,23 @@ fn log_store_error(error: &StoreError, during: &str) {
     let _ = (error, during);
 }
 
-/// A token no other claim has: this process's id, the time and a counter, mixed by the standard
-/// library's randomly keyed hasher (uniqueness matters, not secrecy).
+/// A token no other claim has: a prefix made once per process (its id, the time it was made and the
+/// standard library's randomly keyed hasher, so that two processes, or one restarted, never share it)
+/// and a counter. Uniqueness matters, not secrecy.
 fn new_owner() -> String {
     use std::hash::{BuildHasher, Hasher};
+    static PREFIX: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let count = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos());
-    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
-    hasher.write_u128(nanos);
-    hasher.write_u64(count);
-    hasher.write_u32(std::process::id());
-    format!(
-        "{:x}-{}-{count:x}-{:016x}",
-        std::process::id(),
-        nanos,
-        hasher.finish()
-    )
+    let prefix = PREFIX.get_or_init(|| {
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+        hasher.write_u128(nanos);
+        hasher.write_u32(std::process::id());
+        format!("{:x}-{:016x}", std::process::id(), hasher.finish())
+    });
+    format!("{prefix}-{:x}", COUNTER.fetch_add(1, Ordering::Relaxed))
 }
 
 #[cfg(test)]
