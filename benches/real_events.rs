@@ -22,6 +22,12 @@ use tower_stripe_webhook::{
 };
 
 const NOW: i64 = 1_700_000_000;
+
+/// A signed delivery: the payload and its `Stripe-Signature` value.
+type Delivery = (Bytes, String);
+
+/// A timed routine, called once per delivery.
+type Routine<'a> = Box<dyn Fn(&Delivery) + 'a>;
 const ROUNDS: usize = 60;
 
 fn main() {
@@ -37,7 +43,7 @@ fn main() {
         .map(|entry| entry.unwrap().path())
         .collect();
     files.sort();
-    let events: Vec<(Bytes, String)> = files
+    let events: Vec<Delivery> = files
         .iter()
         .map(|file| Bytes::from(relayout(&std::fs::read(file).unwrap(), "  ", "\n", ": ")))
         .filter(|payload| Event::from_verified_payload(payload.clone()).is_ok())
@@ -60,13 +66,13 @@ fn main() {
         .layer(layer)
         .layer(store)
         .service_fn(handler);
-    let request = |(payload, header): &(Bytes, String)| {
+    let request = |(payload, header): &Delivery| {
         Request::post("/webhook")
             .header(STRIPE_SIGNATURE, header)
             .body(Full::new(payload.clone()))
             .unwrap()
     };
-    let routines: Vec<(&str, Box<dyn Fn(&(Bytes, String))>)> = vec![
+    let routines: Vec<(&str, Routine<'_>)> = vec![
         (
             "HMAC-SHA256, precomputed key",
             Box::new(|(payload, _)| {
@@ -118,7 +124,7 @@ fn main() {
     for _ in 0..ROUNDS {
         for ((_, routine), best) in routines.iter().zip(&mut best) {
             let start = Instant::now();
-            events.iter().for_each(|event| routine(event));
+            events.iter().for_each(routine);
             *best = best.min(start.elapsed().as_nanos() as f64 / events.len() as f64);
         }
     }
