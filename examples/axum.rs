@@ -371,7 +371,12 @@ async fn run_self_test(
     signer: &SigningSecret,
     thin_signer: &SigningSecret,
 ) -> Result<(), Box<dyn std::error::Error>> {
-    let event = sample_event().to_bytes();
+    // Ids of this run only, so that the self-test also passes again against a store that remembers
+    // earlier runs (WEBHOOK_STORE=redis://... or postgres://...).
+    let run = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |since| since.as_millis());
+    let event = sample_event().id(format!("evt_demo_{run}")).to_bytes();
     let signed = || SignedRequest::new(event.clone(), signer).build::<Body>();
     let tampered = signed().map(|_| Body::from(tamper(&event)));
     // What a proxy converting newlines delivers: the same event, signed as sent, with CRLF line endings.
@@ -379,6 +384,7 @@ async fn run_self_test(
     let mut unsigned = signed();
     unsigned.headers_mut().remove(STRIPE_SIGNATURE);
     let notification = TestNotification::new("v1.billing.meter.error_report_triggered")
+        .id(format!("evt_demo_thin_{run}"))
         .related_object("mtr_demo_1", "billing.meter", "/v1/billing/meters/mtr_demo_1")
         .to_bytes();
     let thin = SignedRequest::new(notification, thin_signer)
