@@ -10,7 +10,7 @@
 //! secret, an expected signature or anything of the body.
 
 use std::{
-    fmt,
+    fmt::{self, Write as _},
     sync::{Arc, Mutex, PoisonError},
     time::Instant,
 };
@@ -169,22 +169,26 @@ impl Diagnose {
             body_len: payload.len(),
             in_response: self.in_response,
         };
-        let mut checks = 0;
-        let mut matches = |body: &[u8], secret: &SigningSecret| {
-            checks += 1;
-            checks <= MAX_CHECKS && matches_any(header, body, secret)
-        };
-        for (cause, body) in transformations(payload) {
-            if secrets.iter().any(|secret| matches(&body, secret)) {
-                return Some(diagnosis(cause, None));
-            }
-        }
+        // Secrets configured for diagnosis first: one HMAC each over the body as it came.
         for secret in &self.secrets {
-            if matches(payload, secret) {
+            if matches_any(header, payload, secret) {
                 return Some(diagnosis(Cause::DiagnosticSecret, secret.label().map(Arc::from)));
             }
         }
-        Some(diagnosis(likely_cause(payload, is_json(payload)), None))
+        // Then each transformation, made only when the one before it did not match: at most one copy of
+        // the body at a time, and no more than MAX_CHECKS HMACs in all.
+        let is_json = is_json(payload);
+        let mut checks = self.secrets.len();
+        let found = undo_transformations(payload, is_json, |body| {
+            secrets.iter().any(|secret| {
+                checks += 1;
+                checks <= MAX_CHECKS && matches_any(header, body, secret)
+            })
+        });
+        Some(diagnosis(
+            found.unwrap_or_else(|| likely_cause(payload, is_json)),
+            None,
+        ))
     }
 }
 
@@ -434,52 +438,58 @@ impl fmt::Display for Diagnosis {
     }
 }
 
-/// The body as it may have been before a culprit changed it, with the cause each undoes.
-fn transformations(body: &[u8]) -> Vec<(Cause, Vec<u8>)> {
-    let mut out = Vec::new();
-    if contains(body, b"\r\n") {
-        out.push((Cause::LineEndings, replace(body, b"\r\n", b"\n")));
-    } else if body.contains(&b'\n') {
-        out.push((Cause::LineEndings, replace(body, b"\n", b"\r\n")));
+/// Tries the body as it may have been before a culprit changed it, one candidate at a time, and answers the
+/// cause undone by the first candidate `matches` accepts.
+fn undo_transformations(body: &[u8], is_json: bool, mut matches: impl FnMut(&[u8]) -> bool) -> Option<Cause> {
+    let mut tried = |cause, candidate: &[u8]| (candidate != body && matches(candidate)).then_some(cause);
+    let line_endings = if contains(body, b"\r\n") {
+        replace(body, b"\r\n", b"\n")
+    } else {
+        replace(body, b"\n", b"\r\n")
+    };
+    if let Some(cause) = tried(Cause::LineEndings, &line_endings) {
+        return Some(cause);
     }
+    drop(line_endings);
     const BOM: &[u8] = b"\xef\xbb\xbf";
-    out.push(match body.strip_prefix(BOM) {
-        Some(rest) => (Cause::ByteOrderMark, rest.to_vec()),
-        None => (Cause::ByteOrderMark, [BOM, body].concat()),
-    });
-    out.push(match body {
-        [rest @ .., b'\r', b'\n'] | [rest @ .., b'\n'] => (Cause::TrailingNewline, rest.to_vec()),
-        _ => (Cause::TrailingNewline, [body, b"\n"].concat()),
-    });
-    let trimmed = body.trim_ascii();
-    if trimmed.len() != body.len() {
-        out.push((Cause::WhitespaceTrimmed, trimmed.to_vec()));
+    let bom = match body.strip_prefix(BOM) {
+        Some(rest) => rest.to_vec(),
+        None => [BOM, body].concat(),
+    };
+    if let Some(cause) = tried(Cause::ByteOrderMark, &bom) {
+        return Some(cause);
     }
-    if is_json(body) {
-        let stripe = relayout(body, "  ", "\n", ": ");
-        if stripe != body {
-            out.push((Cause::JsonRelaidOut, stripe));
-        }
-        let compact = relayout(body, "", "", ":");
-        if compact != body {
-            out.push((Cause::JsonRelaidOut, compact));
-        }
-        // Escaped or unescaped, as received and laid out as Stripe sends it (a re-serializer often does
-        // both).
-        let other = if body.iter().any(|b| !b.is_ascii()) {
-            Some(escape_non_ascii(body))
-        } else {
-            unescape_non_ascii(body)
-        };
-        if let Some(other) = other {
-            let stripe = relayout(&other, "  ", "\n", ": ");
-            if stripe != other {
-                out.push((Cause::UnicodeEscapes, stripe));
-            }
-            out.push((Cause::UnicodeEscapes, other));
+    drop(bom);
+    let newline = match body {
+        [rest @ .., b'\r', b'\n'] | [rest @ .., b'\n'] => rest.to_vec(),
+        _ => [body, b"\n"].concat(),
+    };
+    if let Some(cause) = tried(Cause::TrailingNewline, &newline) {
+        return Some(cause);
+    }
+    drop(newline);
+    if let Some(cause) = tried(Cause::WhitespaceTrimmed, body.trim_ascii()) {
+        return Some(cause);
+    }
+    if !is_json {
+        return None;
+    }
+    for layout in [("  ", "\n", ": "), ("", "", ":")] {
+        if let Some(cause) = tried(
+            Cause::JsonRelaidOut,
+            &relayout(body, layout.0, layout.1, layout.2),
+        ) {
+            return Some(cause);
         }
     }
-    out
+    // Escaped or unescaped, as received and laid out as Stripe sends it (a re-serializer often does both).
+    let other = if body.iter().any(|b| !b.is_ascii()) {
+        Some(escape_non_ascii(body))
+    } else {
+        unescape_non_ascii(body)
+    }?;
+    tried(Cause::UnicodeEscapes, &relayout(&other, "  ", "\n", ": "))
+        .or_else(|| tried(Cause::UnicodeEscapes, &other))
 }
 
 /// Whether `body` is one JSON value (serde_json's validating skip: linear, no allocation).
@@ -628,7 +638,7 @@ fn escape_non_ascii(body: &[u8]) -> Vec<u8> {
             out.push(c);
         } else {
             for unit in c.encode_utf16(&mut [0; 2]) {
-                out.push_str(&format!("\\u{unit:04x}"));
+                let _ = write!(out, "\\u{unit:04x}");
             }
         }
     }

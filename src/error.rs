@@ -70,14 +70,13 @@ impl Error {
 
     /// The message of the default rejection body: the `Display` text, with the diagnosis only where
     /// [`Diagnose::in_response`](crate::Diagnose::in_response) allows it.
-    pub(crate) fn response_message(&self) -> String {
-        match &self.diagnosis {
-            Some(diagnosis) if !diagnosis.in_response() => {
-                let mut plain = self.clone();
-                plain.diagnosis = None;
-                plain.to_string()
-            }
-            _ => self.to_string(),
+    pub(crate) fn response_message(&self) -> impl fmt::Display + '_ {
+        Message {
+            error: self,
+            diagnosis: self
+                .diagnosis
+                .as_deref()
+                .filter(|diagnosis| diagnosis.in_response()),
         }
     }
 
@@ -210,8 +209,24 @@ const SIGNATURE_DOCS: &str = "https://docs.stripe.com/webhooks/signature";
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.kind_message(f)?;
-        match &self.diagnosis {
+        Message {
+            error: self,
+            diagnosis: self.diagnosis.as_deref(),
+        }
+        .fmt(f)
+    }
+}
+
+/// An error's message, with or without its diagnosis.
+struct Message<'a> {
+    error: &'a Error,
+    diagnosis: Option<&'a Diagnosis>,
+}
+
+impl fmt::Display for Message<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.error.kind_message(f)?;
+        match self.diagnosis {
             Some(diagnosis) => write!(f, ". Diagnosis: {diagnosis}"),
             None => Ok(()),
         }
