@@ -14,10 +14,7 @@ SECRET=whsec_load_test_only_not_a_real_secret
 # CONNECTIONS, THREADS, wrk, and the load-test server built as $bin.
 source benches/wrk.sh
 
-work=$(mktemp -d)
-servers=()
-cleanup() { for pid in "${servers[@]}"; do kill "$pid" 2>/dev/null || true; done; rm -rf "$work"; }
-trap cleanup EXIT
+with_work_dir
 
 # A 2 KiB pretty-printed invoice.paid event, signed now (valid for the 300 s tolerance): made again before
 # every run, so that any number of rounds stays within it.

@@ -29,10 +29,7 @@ LOAD_FEATURES=redis,postgres
 # CONNECTIONS, THREADS, wrk, and the load-test server (with the stores) built as $bin.
 source benches/wrk.sh
 
-work=$(mktemp -d)
-servers=()
-cleanup() { for pid in "${servers[@]}"; do kill "$pid" 2>/dev/null || true; done; rm -rf "$work"; }
-trap cleanup EXIT
+with_work_dir
 
 # $EVENTS distinct 2 KiB pretty-printed invoice.paid events, ids `evt_<prefix>_<n>`, signed now, split
 # into one file of fixed-size records (signature header, body) per wrk thread, and the Lua that cycles
