@@ -722,6 +722,32 @@ mod tests {
         );
     }
 
+    /// The last transformation tried (non-ASCII escaped, re-laid out as Stripe) is found with few secrets,
+    /// and not once the configured secrets times the transformations before it pass the 48-HMAC cap.
+    #[test]
+    fn at_most_48_hmacs_per_diagnosis() {
+        use crate::{generate_test_header, Verifier};
+        let signer = SigningSecret::new("whsec_signer").unwrap();
+        let sent = relayout("{\"a\":\"caf\\u00e9\"}".as_bytes(), "  ", "\n", ": ");
+        let received = "{\"a\":\"caf\u{e9}\"}".as_bytes();
+        let header = generate_test_header(&sent, &signer, Some(1));
+        let diagnose = |others: usize| {
+            let secrets = (0..others)
+                .map(|i| SigningSecret::new(format!("whsec_other_{i}")).unwrap())
+                .chain([signer.clone()]);
+            let verifier = Verifier::new(SigningSecrets::from_secrets(secrets).unwrap())
+                .insecure_skip_timestamp_check()
+                .diagnose(Diagnose::new());
+            let error = verifier.verify(&header, received).unwrap_err();
+            error.diagnosis().unwrap().cause()
+        };
+        assert_eq!(diagnose(1), Cause::UnicodeEscapes);
+        // Three candidates come before it here (a byte-order mark, a final newline, Stripe's layout):
+        // with 16 secrets they make the 48 checks, and the fourth is never checked.
+        assert_eq!(diagnose(11), Cause::UnicodeEscapes);
+        assert_ne!(diagnose(15), Cause::UnicodeEscapes);
+    }
+
     #[test]
     fn stripes_key_order() {
         assert!(keys_in_stripes_order(
