@@ -648,8 +648,9 @@ pub fn skippable(json: &[u8]) -> bool {
 /// - when serde_json reads the bytes as a `Value`, the event is exactly [`expected_event`] of it, field
 ///   for field, with `data.object` and `previous_attributes` as raw slices of the payload; or the
 ///   rejection has the reason [`expected_event`] gives;
-/// - otherwise it is refused as not JSON, unless serde_json's skip accepts the bytes ([`skippable`]) and
-///   the envelope's own fields read the same way.
+/// - otherwise it is refused as not JSON, unless serde_json's skip accepts the bytes ([`skippable`]: one of
+///   the three laxities, inside a value the envelope skips). An event read there is held only to the
+///   slice checks above: no `Value` exists to compare its fields with.
 ///
 /// The same for `EventNotification::from_verified_payload` against [`expected_notification`] (with
 /// `created_unix_millis` against an independent model of RFC 3339), and `AnyEvent` reads each kind as
